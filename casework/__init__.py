@@ -1,0 +1,1 @@
+"""Casework: queues, case states, deadlines, messages, and the supervision dashboard."""

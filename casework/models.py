@@ -1,0 +1,3 @@
+"""Models of the casework package."""
+
+from __future__ import annotations

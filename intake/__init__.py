@@ -1,0 +1,1 @@
+"""Intake: the public report form, receipts, reporter follow-up and evidence files."""

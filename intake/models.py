@@ -1,0 +1,3 @@
+"""Models of the intake package."""
+
+from __future__ import annotations

@@ -1,0 +1,71 @@
+"""The shell of the portal: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from portal.config import Config, InstanceSecrets, NotInitialised
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the portal application from a configuration (default: PORTAL_* variables)."""
+    from portal import access, cli, db, errors, i18n, logs, security
+    from portal.extensions import csrf, limiter
+    from portal.forms import ROLE_LABELS
+
+    config = config or Config.from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(config.instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.extensions["portal.config"] = config
+    try:
+        secrets = InstanceSecrets.load(config.instance_path)
+    except NotInitialised:
+        secrets = None  # only `portal init` can run; requests get a 503 page
+    app.extensions["portal.secrets"] = secrets
+    app.config.update(
+        SECRET_KEY=secrets.secret_key if secrets else None,
+        TESTING=config.testing,
+        MAX_CONTENT_LENGTH=config.max_request_bytes,
+        MAX_FORM_MEMORY_SIZE=config.max_form_memory_bytes,
+        SESSION_COOKIE_NAME="portal_form",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        # The form cookie only carries CSRF tokens; the public report form allows slow users.
+        PERMANENT_SESSION_LIFETIME=24 * 3600,
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        WTF_CSRF_SSL_STRICT=config.secure_cookies,
+        RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=False,
+        RATELIMIT_STRATEGY="moving-window",
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+
+    logs.init_app(app)
+    db.init_app(app, config.database_url)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+    access.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    from casework.views import bp as casework_bp
+    from intake.views import bp as intake_bp
+    from portal.admin import bp as admin_bp
+    from portal.auth_views import bp as auth_bp
+    from publicity.views import bp as publicity_bp
+
+    for blueprint in (publicity_bp, intake_bp, casework_bp, auth_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    app.jinja_env.globals["role_labels"] = ROLE_LABELS
+    return app

@@ -1,0 +1,92 @@
+"""Deny by default: every view declares who may reach it, or nobody can.
+
+A view is marked `@public`, `@staff_required` (any logged-in staff member) or
+`@roles_required(...)`. A route without a mark refuses every request, so a new route is
+protected until someone decides otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from portal import accounts, db
+from portal.accounts import CurrentStaff
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+ANY_STAFF = "staff"
+STAFF_COOKIE = "portal_staff"
+STAFF_COOKIE_PATH = "/staff"
+
+
+def public(view: F) -> F:
+    """Anyone may reach this view; it must not depend on who is asking."""
+    view.portal_access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def staff_required(view: F) -> F:
+    """Any logged-in staff member may reach this view."""
+    view.portal_access = ANY_STAFF  # type: ignore[attr-defined]
+    return view
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Only staff holding one of these roles may reach this view."""
+
+    def mark(view: F) -> F:
+        view.portal_access = frozenset(roles)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def access_rule(endpoint: str) -> object:
+    """The access mark of an endpoint (None when it has none and is therefore refused)."""
+    if endpoint == "static":
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "portal_access", None)
+
+
+def current_staff() -> CurrentStaff | None:
+    """The logged-in staff member of this request, if any (staff views only)."""
+    return g.get("staff")
+
+
+def require_staff() -> CurrentStaff:
+    """The logged-in staff member; only called from views marked for staff."""
+    staff = current_staff()
+    if staff is None:
+        abort(401)
+    return staff
+
+
+def init_app(app: Flask) -> None:
+    """Install the before-request gate."""
+
+    @app.before_request
+    def _gate() -> Response | None:
+        if app.extensions["portal.secrets"] is None:
+            abort(503, description="not-initialised")
+        if request.endpoint is None:
+            return None  # 404/405 follow
+        rule = access_rule(request.endpoint)
+        if rule == PUBLIC:
+            return None
+        if rule is None:
+            app.logger.error("route %s has no access rule; refused", request.endpoint)
+            abort(403)
+        staff = accounts.load_session(db.session(), request.cookies.get(STAFF_COOKIE))
+        if staff is None:
+            if request.method == "GET":
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            abort(401)
+        g.staff = staff
+        if isinstance(rule, frozenset) and not staff.roles.intersection(rule):
+            abort(403)
+        return None

@@ -1,0 +1,133 @@
+"""Administration: staff accounts and roles, and the working-day calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal import accounts, db, workdays
+from portal.access import require_staff, roles_required
+from portal.auth_views import account_error_message
+from portal.forms import CalendarOverrideForm, ConfirmForm, CreateAccountForm, RolesForm
+from portal.models import CalendarOverride, Role
+
+bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
+
+
+def _today() -> dt.date:
+    tz = ZoneInfo(current_app.extensions["portal.config"].timezone)
+    return dt.datetime.now(tz).date()
+
+
+def _accounts_page(form: CreateAccountForm | None = None, status: int = 200,
+                   issued: tuple[str, str] | None = None) -> tuple[str, int]:
+    return render_template(
+        "portal/admin_accounts.html",
+        users=accounts.list_accounts(db.session()),
+        form=form or CreateAccountForm(formdata=None),
+        confirm=ConfirmForm(formdata=None),
+        issued=issued,
+        next_year_missing=workdays.missing_next_year(workdays.load_calendar(db.session()), _today()),
+    ), status
+
+
+@bp.route("/", endpoint="accounts")
+@roles_required(Role.admin)
+def accounts_page() -> tuple[str, int]:
+    """Staff accounts with their roles and states."""
+    return _accounts_page()
+
+
+@bp.route("/accounts", methods=["POST"])
+@roles_required(Role.admin)
+def create_account() -> tuple[str, int]:
+    """Create an account with roles only; show its one-time activation code once."""
+    form = CreateAccountForm()
+    if not form.validate_on_submit():
+        return _accounts_page(form, 400)
+    try:
+        user, code = accounts.create_pending_account(
+            db.session(), form.username.data or "", form.roles.data or [], require_staff().actor
+        )
+    except accounts.AccountError as exc:
+        form.username.errors = [account_error_message(exc)]
+        return _accounts_page(form, 400)
+    return _accounts_page(issued=(user.username, code))
+
+
+@bp.route("/accounts/<int:user_id>/reset", methods=["POST"])
+@roles_required(Role.admin)
+def reset_account(user_id: int) -> Response | tuple[str, int]:
+    """Reset a lost passphrase or TOTP device: sessions end, keys are destroyed."""
+    if not ConfirmForm().validate_on_submit():
+        return _accounts_page(status=400)
+    try:
+        user, code = accounts.reset_account(db.session(), user_id, require_staff().actor)
+    except accounts.AccountError as exc:
+        flash(account_error_message(exc), "error")
+        return redirect(url_for("admin.accounts"), code=303)
+    flash(_("All sessions of %(name)s have ended. Their queue access must be granted again by a "
+            "head after they activate the account.", name=user.username), "warning")
+    return _accounts_page(issued=(user.username, code))
+
+
+@bp.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
+@roles_required(Role.admin)
+def deactivate_account(user_id: int) -> Response | tuple[str, int]:
+    """Deactivate an account; its sessions end at once."""
+    if not ConfirmForm().validate_on_submit():
+        return _accounts_page(status=400)
+    try:
+        user = accounts.deactivate(db.session(), user_id, require_staff().actor)
+    except accounts.AccountError as exc:
+        flash(account_error_message(exc), "error")
+    else:
+        flash(_("%(name)s is deactivated and logged out.", name=user.username), "ok")
+    return redirect(url_for("admin.accounts"), code=303)
+
+
+@bp.route("/accounts/<int:user_id>/roles", methods=["POST"])
+@roles_required(Role.admin)
+def set_roles(user_id: int) -> Response | tuple[str, int]:
+    """Replace an account's roles (the person logs in again)."""
+    form = RolesForm()
+    if not form.validate_on_submit():
+        flash(_("Choose at least one role."), "error")
+        return redirect(url_for("admin.accounts"), code=303)
+    try:
+        user = accounts.set_roles(db.session(), user_id, form.roles.data or [],
+                                  require_staff().actor)
+    except accounts.AccountError as exc:
+        flash(account_error_message(exc), "error")
+    else:
+        flash(_("Roles of %(name)s changed.", name=user.username), "ok")
+    return redirect(url_for("admin.accounts"), code=303)
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def calendar() -> Response | tuple[str, int]:
+    """Which years are loaded, the manual overrides, and a form to add one."""
+    form = CalendarOverrideForm()
+    session = db.session()
+    if form.validate_on_submit() and form.day.data is not None:
+        workdays.set_override(session, form.day.data, form.kind.data == "workday",
+                              require_staff().actor)
+        flash(_("%(day)s saved.", day=form.day.data.isoformat()), "ok")
+        return redirect(url_for("admin.calendar"), code=303)
+    cal = workdays.load_calendar(session)
+    today = _today()
+    years = [(y, cal.is_loaded(y)) for y in range(today.year - 1, today.year + 3)]
+    overrides = session.scalars(
+        select(CalendarOverride).where(CalendarOverride.origin == "manual")
+        .order_by(CalendarOverride.day.desc()).limit(200)
+    ).all()
+    return render_template(
+        "portal/admin_calendar.html", form=form, years=years, overrides=overrides,
+        next_year_missing=workdays.missing_next_year(cal, today),
+    ), 400 if form.errors else 200

@@ -1,0 +1,198 @@
+"""Staff login, logout, account activation and the staff home page."""
+
+from __future__ import annotations
+
+import segno
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from portal import accounts, crypto, db
+from portal.access import (
+    STAFF_COOKIE,
+    STAFF_COOKIE_PATH,
+    public,
+    require_staff,
+    staff_required,
+)
+from portal.extensions import limiter
+from portal.forms import ActivateFinishForm, ActivateStartForm, ConfirmForm, LoginForm
+from portal.models import StaffUser
+
+bp = Blueprint("auth", __name__, url_prefix="/staff")
+
+ACCOUNT_ERRORS = {
+    "credentials": lambda: _(
+        "The username, passphrase or code is not correct. Each code can be used only once."
+    ),
+    "key-integrity": lambda: _(
+        "Your account key failed its integrity check. Ask an administrator to reset your account."
+    ),
+    "bad-code": lambda: _("This activation code is not valid or was already used."),
+    "expired-code": lambda: _("This activation code has expired. Ask an administrator for a new one."),
+    "bad-totp": lambda: _(
+        "The code from the authenticator app did not match. Check the phone's clock and try again."
+    ),
+    "too-short": lambda: _("The passphrase must have at least 12 characters."),
+    "too-long": lambda: _("The passphrase may have at most 256 characters."),
+    "guessable": lambda: _(
+        "This passphrase is too easy to guess: it follows a common pattern, a dictionary word, "
+        "a name or a date. Use four or more unrelated words."
+    ),
+    "username-format": lambda: _(
+        "A username has 2 to 64 lower-case letters, digits, dots, dashes or underscores, "
+        "starting with a letter."
+    ),
+    "username-taken": lambda: _("This username is already taken."),
+    "no-role": lambda: _("Choose at least one role."),
+    "unknown-role": lambda: _("Unknown role."),
+    "self": lambda: _("You cannot do this to your own account."),
+    "deactivated": lambda: _("This account is deactivated."),
+    "not-demo": lambda: _("No such demo account."),
+}
+
+
+def account_error_message(exc: accounts.AccountError) -> str:
+    """The user-facing message for an account error, in the page language."""
+    make = ACCOUNT_ERRORS.get(exc.code)
+    return make() if make else _("The request could not be completed.")
+
+
+def _login_failed() -> bool:
+    return request.method == "POST"
+
+
+def _login_username_key() -> str:
+    return "login-user:" + request.form.get("username", "").strip().lower()[:64]
+
+
+def _login_limit() -> str:
+    return current_app.extensions["portal.config"].login_failure_limit  # type: ignore[no-any-return]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local staff pages: never an absolute or scheme-relative URL (open redirect).
+    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("auth.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 303)
+@limiter.limit(
+    _login_limit, methods=["POST"], key_func=_login_username_key,
+    deduct_when=lambda r: r.status_code != 303,
+)
+@public
+def login() -> Response | tuple[str, int] | str:
+    """Passphrase + TOTP; only failures count toward the rate limit."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        return render_template("portal/login.html", form=form)
+    if form.validate_on_submit():
+        try:
+            cookie = accounts.login(
+                db.session(), form.username.data or "", form.passphrase.data or "",
+                form.totp.data or "",
+            )
+        except accounts.LoginFailed as exc:
+            form.passphrase.errors = [account_error_message(exc)]
+        else:
+            session.clear()
+            response = redirect(_safe_next(form.next.data), code=303)
+            response.set_cookie(
+                STAFF_COOKIE, cookie, path=STAFF_COOKIE_PATH, httponly=True, samesite="Strict",
+                secure=current_app.extensions["portal.config"].secure_cookies,
+            )
+            return response
+    return render_template("portal/login.html", form=form), 401
+
+
+@bp.route("/logout", methods=["POST"])
+@staff_required
+def logout() -> Response:
+    """End this session everywhere it matters: the row is deleted, the cookie cleared."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        accounts.logout(db.session(), require_staff())
+    response = redirect(url_for("auth.login"), code=303)
+    response.delete_cookie(STAFF_COOKIE, path=STAFF_COOKIE_PATH)
+    return response
+
+
+@bp.route("/")
+@staff_required
+def home() -> str:
+    """The staff home: what each of this person's roles can reach."""
+    staff = require_staff()
+    user = db.session().get(StaffUser, staff.user_id)
+    fingerprint = crypto.fingerprint(user.public_key) if user and user.public_key else ""
+    return render_template("portal/staff_home.html", staff=staff, fingerprint=fingerprint)
+
+
+def _qr_data_uri(username: str, secret: str) -> str:
+    return segno.make(accounts.totp_uri(username, secret), error="m").svg_data_uri(scale=4)
+
+
+def _finish_page(form: ActivateFinishForm, secret: str, status: int = 200) -> tuple[str, int]:
+    username = form.username.data or ""
+    return render_template(
+        "portal/activate_finish.html", form=form, secret=secret,
+        qr=_qr_data_uri(username, secret), uri=accounts.totp_uri(username, secret),
+    ), status
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code >= 400)
+@public
+def activate() -> tuple[str, int] | str:
+    """Step one: the person enters the one-time code the administrator gave them."""
+    form = ActivateStartForm()
+    if form.validate_on_submit():
+        try:
+            secret = accounts.begin_activation(db.session(), form.username.data or "",
+                                               form.code.data or "")
+        except accounts.AccountError as exc:
+            form.code.errors = [account_error_message(exc)]
+        else:
+            finish = ActivateFinishForm(formdata=None, username=form.username.data,
+                                        code=form.code.data)
+            return _finish_page(finish, secret)
+        return render_template("portal/activate.html", form=form), 400
+    return render_template("portal/activate.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/activate/finish", methods=["POST"])
+@limiter.limit(_login_limit, deduct_when=lambda r: r.status_code >= 400)
+@public
+def activate_finish() -> Response | tuple[str, int]:
+    """Step two: own passphrase and a first TOTP code; the account gets its key pair."""
+    form = ActivateFinishForm()
+    username, code = form.username.data or "", form.code.data or ""
+    try:
+        secret = accounts.pending_totp_secret(db.session(), username, code)
+    except accounts.AccountError as exc:
+        flash(account_error_message(exc), "error")
+        return redirect(url_for("auth.activate"), code=303)
+    if form.validate_on_submit():
+        try:
+            accounts.complete_activation(db.session(), username, code, form.passphrase.data or "",
+                                         form.totp.data or "")
+        except accounts.ActivationFailed as exc:
+            form.totp.errors = [account_error_message(exc)]
+        except accounts.AccountError as exc:
+            form.passphrase.errors = [account_error_message(exc)]
+        else:
+            flash(_("Your account is active. Log in with your passphrase and a new code."), "ok")
+            return redirect(url_for("auth.login"), code=303)
+    return _finish_page(form, secret, 400)

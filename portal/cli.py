@@ -1,0 +1,139 @@
+"""Command line: `flask --app wsgi portal|staff|audit|calendar …` (PRODUCT.md, "Command line")."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from portal import ROOT, accounts, audit, db, workdays
+from portal.calendar_cli import calendar_cli
+from portal.config import InstanceSecrets
+from portal.models import Role, StaffUser
+
+portal_cli = AppGroup("portal", help="Install, upgrade and demo the portal.")
+staff_cli = AppGroup("staff", help="Staff accounts.")
+audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
+
+DEMO_ACCOUNTS = (
+    ("admin", (Role.admin,)),
+    ("editor1", (Role.publicity_editor,)),
+    ("editor2", (Role.publicity_editor,)),
+    ("orghandler", (Role.org_handler,)),
+    ("orghead", (Role.org_head,)),
+    ("dichandler", (Role.dic_handler,)),
+    ("dichead", (Role.dic_head,)),
+    ("supervisor", (Role.supervisor,)),
+)
+
+
+def upgrade_database(engine: Engine) -> None:
+    """Bring the schema to the latest Alembic revision."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def _require_initialised() -> None:
+    if current_app.extensions["portal.secrets"] is None:
+        raise click.ClickException(_("The portal is not initialised: run `flask --app wsgi portal init`."))
+
+
+@portal_cli.command("init")
+def init_command() -> None:
+    """Create or upgrade the database (Alembic) and generate missing instance secrets."""
+    config = current_app.extensions["portal.config"]
+    made = InstanceSecrets.ensure(config.instance_path)
+    secrets = InstanceSecrets.load(config.instance_path)
+    current_app.extensions["portal.secrets"] = secrets
+    current_app.config["SECRET_KEY"] = secrets.secret_key
+    for name in made:
+        click.echo(_("Generated instance secret %(name)s (mode 0600).", name=name))
+    upgrade_database(db.engine())
+    session = db.session()
+    with db.transaction(session):
+        days = workdays.rebuild_days(session)
+    click.echo(_("Database is up to date; calendar holds %(n)s days.", n=days))
+
+
+def _no_accounts(session: Session) -> bool:
+    """Whether no staff account exists yet (the demo loads only into an empty portal)."""
+    return not session.scalar(select(func.count()).select_from(StaffUser))
+
+
+@portal_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only when the portal has no staff accounts yet.")
+def demo_command(if_empty: bool) -> None:
+    """Load demo accounts (one per role) and content; print how to log in."""
+    _require_initialised()
+    session = db.session()
+    if not if_empty or _no_accounts(session):
+        for username, roles in DEMO_ACCOUNTS:
+            exists = session.scalar(select(StaffUser.id).where(StaffUser.username == username))
+            if exists is None:
+                accounts.create_account_with_passphrase(
+                    session, username, roles, accounts.DEMO_PASSPHRASE, demo=True
+                )
+    click.echo(_("Demo logins (passphrase for all: %(p)s):", p=accounts.DEMO_PASSPHRASE))
+    for username, roles in DEMO_ACCOUNTS:
+        click.echo(f"  {username:<12} {', '.join(roles)}")
+    click.echo(_("The six-digit code for a demo account: flask --app wsgi staff code USERNAME"))
+
+
+@staff_cli.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="A role; repeat for several.")
+def staff_create(username: str, roles: tuple[str, ...]) -> None:
+    """Create your own active account; the passphrase is the first line of standard input."""
+    _require_initialised()
+    passphrase = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user, secret = accounts.create_account_with_passphrase(
+            db.session(), username, roles, passphrase
+        )
+    except accounts.AccountError as exc:
+        from portal.auth_views import account_error_message
+
+        raise click.ClickException(account_error_message(exc)) from None
+    click.echo(_("Account %(name)s created.", name=user.username))
+    click.echo(_("TOTP secret (enter it in your authenticator app): %(s)s", s=secret))
+    click.echo(accounts.totp_uri(user.username, secret))
+
+
+@staff_cli.command("code")
+@click.argument("username")
+def staff_code(username: str) -> None:
+    """Print the current TOTP code of a demo account (demo accounts only)."""
+    _require_initialised()
+    try:
+        click.echo(accounts.demo_totp_code(db.session(), username))
+    except accounts.NotFound:
+        raise click.ClickException(_("%(name)s is not a demo account.", name=username)) from None
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; exit non-zero if any entry was changed, removed or reordered."""
+    _require_initialised()
+    report = audit.verify(db.session())
+    if not report.ok:
+        click.echo(_("Audit chain broken at entry %(seq)s (%(n)s entries before it verified).",
+                     seq=report.first_bad_seq, n=report.entries), err=True)
+        sys.exit(1)
+    click.echo(_("Audit chain intact: %(n)s entries verified.", n=report.entries))
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    for group in (portal_cli, staff_cli, audit_cli, calendar_cli):
+        app.cli.add_command(group)

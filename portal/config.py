@@ -1,0 +1,152 @@
+"""Typed configuration: one frozen dataclass built from ``PORTAL_*`` variables.
+
+``os.environ`` is read here and nowhere else. Instance secrets live in files in the instance
+folder (mode 0600), never in the database and never in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+SECRET_NAMES = ("secret_key", "receipt_pepper", "pubkey_mac_key", "audit_mac_key")
+
+
+class ConfigError(ValueError):
+    """A PORTAL_* variable holds a value the portal cannot use."""
+
+
+class NotInitialised(RuntimeError):
+    """The instance folder lacks its secrets: run `flask --app wsgi portal init`."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the portal can be told, with safe defaults for a single machine."""
+
+    instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
+    # Default: SQLite in WAL mode inside the instance folder (the embedded default).
+    database_url: str = ""
+    # flask-limiter storage; memory:// is per process, so production uses redis://.
+    ratelimit_storage_uri: str = "memory://"
+    # Secure cookies unless someone deliberately serves plain HTTP on localhost.
+    secure_cookies: bool = False
+    # Behind a Tor onion service every client shares one address: per-address limits are off.
+    behind_tor: bool = False
+    # argon2id cost for staff passphrases (memory in KiB). One run yields verifier and wrap key.
+    staff_kdf_time_cost: int = 3
+    staff_kdf_memory_kib: int = 64 * 1024
+    # argon2id cost for receipts: >= 64 random bits, so "interactive" cost suffices.
+    receipt_kdf_time_cost: int = 2
+    receipt_kdf_memory_kib: int = 64 * 1024
+    # Whole-request cap (a report with its files) and per-file limits.
+    max_request_bytes: int = 220 * 1024 * 1024
+    max_form_memory_bytes: int = 512 * 1024
+    max_files: int = 10
+    max_file_bytes: int = 20 * 1024 * 1024
+    default_language: str = "zh"
+    timezone: str = "Asia/Shanghai"
+    # Staff sessions: idle and absolute lifetimes.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    # Failed staff logins allowed per client address (keyed hash) and per account.
+    login_failure_limit: str = "10 per 15 minutes"
+    # Installation-wide ceiling used instead of per-address limits behind Tor.
+    global_post_limit: str = "600 per minute"
+    # Minimum publicity period in working days (never below 5, 条例 第四十二条).
+    publicity_min_working_days: int = 5
+    # Days an activation code stays valid.
+    activation_days: int = 7
+    testing: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{self.instance_path / 'portal.db'}"
+            )
+        if self.default_language not in ("zh", "en"):
+            raise ConfigError("PORTAL_DEFAULT_LANGUAGE must be zh or en")
+        if self.publicity_min_working_days < 5:
+            raise ConfigError("PORTAL_PUBLICITY_MIN_WORKING_DAYS is never below 5")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Build the configuration from PORTAL_* variables (unknown ones are an error)."""
+        env = os.environ if environ is None else environ
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, object] = {}
+        for key, raw in env.items():
+            if not key.startswith("PORTAL_") or key.startswith("PORTAL_TEST_"):
+                continue
+            name = key.removeprefix("PORTAL_").lower()
+            if name not in known or name == "testing":
+                raise ConfigError(f"unknown setting {key}")
+            kind = known[name].type
+            try:
+                if kind == "Path":
+                    values[name] = Path(raw).resolve()
+                elif kind == "bool":
+                    values[name] = _bool(raw)
+                elif kind == "int":
+                    values[name] = int(raw)
+                else:
+                    values[name] = raw
+            except ValueError as exc:
+                raise ConfigError(f"{key}: {exc}") from exc
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Config:
+        """A copy with some settings changed (tests, CLI)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class InstanceSecrets:
+    """Random secrets kept in files under the instance folder."""
+
+    secret_key: bytes
+    receipt_pepper: bytes
+    pubkey_mac_key: bytes
+    audit_mac_key: bytes
+
+    @classmethod
+    def load(cls, instance_path: Path) -> InstanceSecrets:
+        """Read the secrets; raise NotInitialised when any is missing."""
+        values = {}
+        for name in SECRET_NAMES:
+            path = instance_path / name
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError as exc:
+                raise NotInitialised(str(path)) from exc
+            if len(data) != 32:
+                raise NotInitialised(f"{path} is not a 32-byte secret")
+            values[name] = data
+        return cls(**values)
+
+    @staticmethod
+    def ensure(instance_path: Path) -> list[str]:
+        """Create the instance folder and any missing secret (mode 0600); return what was made."""
+        instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        made = []
+        for name in SECRET_NAMES:
+            path = instance_path / name
+            if path.exists():
+                continue
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+            made.append(name)
+        return made

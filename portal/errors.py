@@ -1,0 +1,72 @@
+"""Error pages in the page language; never a traceback."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+TITLES = {
+    400: _l("The request could not be understood"),
+    401: _l("Please log in"),
+    403: _l("You do not have access to this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not allowed here"),
+    413: _l("What you sent is too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+    503: _l("The service is not available"),
+}
+MESSAGES = {
+    400: _l("Please go back, check what you entered and try again."),
+    401: _l("This page is for staff. Please log in first."),
+    403: _l("If you think you should have access, ask an administrator."),
+    404: _l("The address may be mistyped, or the page was removed."),
+    405: _l("Please go back and use the buttons on the page."),
+    413: _l("Files and text together exceed the size limit. Send fewer or smaller files."),
+    429: _l("Please wait a while before trying again."),
+    500: _l("Nothing you did caused this. Please try again in a few minutes."),
+    503: _l("Please try again later."),
+}
+# Specific explanations raised with abort(code, description=<key>).
+DETAILS = {
+    "csrf": _l(
+        "The form expired or was opened in another window. Reload the page and send it again."
+    ),
+    "unsupported-language": _l("This language is not supported. Choose 中文 or English."),
+    "bad-encoding": _l("The form contained characters that are not valid UTF-8 text."),
+    "not-initialised": _l(
+        "The portal is not initialised yet. An administrator must run: flask --app wsgi portal init"
+    ),
+}
+
+
+def _render(code: int, detail: str | None = None) -> tuple[Response | str, int]:
+    if request.path.startswith("/api/"):
+        return jsonify(error=str(TITLES.get(code, code)), status=code), code
+    message = DETAILS.get(detail or "", MESSAGES.get(code, ""))
+    html = render_template("error.html", code=code, title=TITLES.get(code, ""), message=message)
+    return html, code
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers for every HTTP error and for unexpected exceptions."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError) -> tuple[Response | str, int]:
+        return _render(400, "csrf")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+        if exc.code is None or exc.code < 400:
+            return exc
+        detail = exc.description if exc.description in DETAILS else None
+        return _render(exc.code, detail)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+        # Logged without request data: no addresses, no form content.
+        app.logger.exception("unhandled %s on %s", type(exc).__name__, request.endpoint)
+        return _render(InternalServerError.code)

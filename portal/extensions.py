@@ -1,0 +1,25 @@
+"""Unbound Flask extensions, initialised in the factory in a visible order."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_limiter import Limiter
+from flask_wtf import CSRFProtect
+
+from portal import crypto
+
+
+def client_key() -> str:
+    """Rate-limit key: a keyed hash of the client address, never the address itself.
+
+    Behind Tor every client arrives from the same address, so per-address limits would let
+    one abuser lock everyone out: there, all clients share one installation-wide bucket.
+    """
+    if current_app.extensions["portal.config"].behind_tor:
+        return "installation"
+    secrets = current_app.extensions["portal.secrets"]
+    return crypto.client_key(secrets.secret_key, request.remote_addr or "")
+
+
+csrf = CSRFProtect()
+limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=False)

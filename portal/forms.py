@@ -1,0 +1,119 @@
+"""Forms of the shell (login, activation, administration)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.models import Role
+
+ROLE_LABELS = {
+    Role.admin: _l("Administrator"),
+    Role.publicity_editor: _l("Publicity editor"),
+    Role.org_handler: _l("Organization department handler"),
+    Role.org_head: _l("Organization department head"),
+    Role.dic_handler: _l("Discipline commission handler"),
+    Role.dic_head: _l("Discipline commission head"),
+    Role.supervisor: _l("Supervisor"),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several checkboxes for one multi-valued field (works without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    """Passphrase plus TOTP on one page."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=256)])
+    totp = StringField(
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(), Length(max=12)],
+        description=_l("Six digits, changing every 30 seconds."),
+    )
+    next = HiddenField()
+
+
+class ActivateStartForm(FlaskForm):
+    """Step one of activation: the one-time code from the administrator."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    code = StringField(_l("Activation code"), validators=[DataRequired(), Length(max=64)])
+
+
+class ActivateFinishForm(FlaskForm):
+    """Step two of activation: own passphrase and a first TOTP code."""
+
+    username = HiddenField(validators=[DataRequired(), Length(max=64)])
+    code = HiddenField(validators=[DataRequired(), Length(max=64)])
+    passphrase = PasswordField(
+        _l("New passphrase"),
+        validators=[DataRequired(), Length(max=256)],
+        description=_l(
+            "At least 12 characters; several unrelated words are easiest to remember. "
+            "Nobody, administrators included, can see or recover it."
+        ),
+    )
+    confirm = PasswordField(
+        _l("Repeat the passphrase"),
+        validators=[DataRequired(), EqualTo("passphrase", message=_l("The two entries differ."))],
+    )
+    totp = StringField(
+        _l("Code shown by your authenticator app"), validators=[DataRequired(), Length(max=12)]
+    )
+
+
+class CreateAccountForm(FlaskForm):
+    """Admin: a new account with roles only (no password)."""
+
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("Lower-case letters, digits, dot, dash or underscore."),
+    )
+    roles = MultiCheckboxField(
+        _l("Roles"),
+        choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
+        validators=[InputRequired(message=_l("Choose at least one role."))],
+    )
+
+
+class RolesForm(FlaskForm):
+    """Admin: replace an account's roles."""
+
+    roles = MultiCheckboxField(
+        _l("Roles"),
+        choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
+        validators=[InputRequired(message=_l("Choose at least one role."))],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs its CSRF token."""
+
+
+class CalendarOverrideForm(FlaskForm):
+    """Admin: mark one day as a working day or a holiday."""
+
+    day = DateField(_l("Date"), validators=[DataRequired()])
+    kind = RadioField(
+        _l("This day is"),
+        choices=[SelectChoice("workday", _l("a working day")),
+                 SelectChoice("holiday", _l("a day off"))],
+        validators=[DataRequired()],
+    )

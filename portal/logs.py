@@ -1,0 +1,50 @@
+"""Logging without client addresses: no IP reaches any log line, ours or the servers'."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask
+
+# IPv4 and bracketed/bare IPv6 addresses as they appear in server log lines.
+_IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
+# Full eight-group form, or any compressed form (with "::"); clock times like 10:00:00 stay.
+_IPV6 = (
+    r"(?<![\w:])(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}"
+    r"|[0-9a-fA-F:]*::[0-9a-fA-F:.]*)(?![\w:])"
+)
+_ADDRESS = re.compile(f"{_IPV4}|{_IPV6}")
+
+
+def redact(text: str) -> str:
+    """Replace anything that looks like an IP address with a placeholder."""
+    return _ADDRESS.sub("-", text)
+
+
+class RedactAddresses(logging.Filter):
+    """Rewrites a record so that neither its message nor its arguments carry an address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+def install(logger: logging.Logger) -> None:
+    """Attach the redaction filter to a logger and to each of its handlers (once)."""
+    if not any(isinstance(f, RedactAddresses) for f in logger.filters):
+        logger.addFilter(RedactAddresses())
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactAddresses) for f in handler.filters):
+            handler.addFilter(RedactAddresses())
+
+
+def init_app(app: Flask) -> None:
+    """Redact the app's, werkzeug's (development server) and the root logger's output."""
+    for logger in (app.logger, logging.getLogger("werkzeug"), logging.getLogger()):
+        install(logger)

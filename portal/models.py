@@ -1,0 +1,162 @@
+"""Models of the shell: staff accounts and sessions, the audit log, the working-day calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    """Staff roles (PRODUCT.md, "Who uses it")."""
+
+    admin = "admin"
+    publicity_editor = "publicity_editor"
+    org_handler = "org_handler"
+    org_head = "org_head"
+    dic_handler = "dic_handler"
+    dic_head = "dic_head"
+    supervisor = "supervisor"
+
+
+class AccountStatus(enum.StrEnum):
+    """Life of a staff account."""
+
+    pending = "pending"  # created by an admin, waiting for its holder to activate it
+    active = "active"
+    deactivated = "deactivated"
+
+
+class StaffUser(Base):
+    """A staff member. Key material is only ever stored wrapped or MAC-authenticated."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.pending)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One-time activation (admin-created accounts and resets); only a hash is kept.
+    activation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    activation_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # TOTP secret proposed during activation, boxed under a key derived from the code.
+    pending_totp_box: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # argon2id salt; the login verifier; the X25519 key pair (private part wrapped).
+    kdf_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    verifier: Mapped[bytes | None] = mapped_column(LargeBinary)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    public_key_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
+    private_key_box: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The TOTP secret, boxed under the passphrase-derived key: a stolen DB does not yield it.
+    totp_box: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Last accepted TOTP time step: a code is never accepted twice, across all workers.
+    last_totp_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Incremented on every reset so old grants and sessions are recognisably stale.
+    key_generation: Mapped[int] = mapped_column(Integer, default=0)
+
+    roles: Mapped[list[StaffRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        """The roles this account holds."""
+        return frozenset(r.role for r in self.roles)
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the account may log in."""
+        return self.status == AccountStatus.active
+
+
+class StaffRole(Base):
+    """One role held by one account."""
+
+    __tablename__ = "staff_role"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user: Mapped[StaffUser] = relationship(back_populates="roles")
+
+
+class StaffSession(Base):
+    """Server-side half of a staff session; the cookie holds the id and the session key Ks."""
+
+    __tablename__ = "staff_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    # The staff private key boxed under Ks; Ks itself never reaches the database.
+    private_key_box: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One append-only audit entry, chained by HMAC to the one before it."""
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(128), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class CalendarOverride(Base):
+    """A day whose working status differs from the base rule (import or manual override)."""
+
+    __tablename__ = "calendar_override"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    # "import" (part of a whole-year schedule) or "manual" (`calendar set`, wins over import).
+    origin: Mapped[str] = mapped_column(String(8))
+
+
+class CalendarYear(Base):
+    """A year whose official schedule was imported as a whole (it is then "loaded")."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarDay(Base):
+    """Materialised calendar: working status and working-day ordinal of every day.
+
+    Durations in working days are subtractions of ordinals, so dashboards compute them in SQL.
+    Days of years without a loaded schedule are weekend-only and flagged provisional.
+    """
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    ordinal: Mapped[int] = mapped_column(Integer, index=True)
+    provisional: Mapped[bool] = mapped_column(Boolean)

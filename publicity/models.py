@@ -1,0 +1,3 @@
+"""Models of the publicity package."""
+
+from __future__ import annotations

@@ -1,0 +1,38 @@
+"""Client addresses never reach a log line."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from portal.logs import RedactAddresses, redact
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '127.0.0.1 - - [27/Nov/2026 10:00:00] "GET / HTTP/1.1" 200 -',
+        "Invalid request from ip=203.0.113.9: Invalid HTTP method",
+        "Invalid request from ip=::1: bad",
+        "connection from [2001:db8:85a3:0:0:8a2e:370:7334]:443",
+        "peer fe80::1 closed",
+    ],
+)
+def test_addresses_are_removed(line: str) -> None:
+    cleaned = redact(line)
+    for address in ("127.0.0.1", "203.0.113.9", "::1", "2001:db8", "fe80::1"):
+        assert address not in cleaned
+
+
+def test_times_and_versions_survive() -> None:
+    line = '[27/Nov/2026 10:00:00] "GET /notices/12 HTTP/1.1" 200 v1.2.3'
+    assert redact(line) == line
+
+
+def test_filter_rewrites_message_and_arguments() -> None:
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
+                               "%s - - %s", ("192.0.2.7", "GET /"), None)
+    assert RedactAddresses().filter(record)
+    assert "192.0.2.7" not in record.getMessage()
+    assert record.getMessage() == "- - - GET /"
