@@ -49,13 +49,14 @@ def create_app(config: Config | None = None) -> Flask:
         TEMPLATES_AUTO_RELOAD=False,
     )
 
+    # Order matters: the access gate refuses before CSRF or rate limits are even considered.
     logs.init_app(app)
     db.init_app(app, config.database_url)
     i18n.init_app(app)
-    csrf.init_app(app)
-    limiter.init_app(app)
     security.init_app(app)
     access.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
 

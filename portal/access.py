@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
@@ -90,3 +91,25 @@ def init_app(app: Flask) -> None:
         if isinstance(rule, frozenset) and not staff.roles.intersection(rule):
             abort(403)
         return None
+
+    @app.before_request
+    def _reject_undecodable_forms() -> None:
+        if request.method == "POST" and not _form_is_utf8():
+            abort(400, description="bad-encoding")
+
+
+def _form_is_utf8() -> bool:
+    """Whether every submitted form value is valid UTF-8.
+
+    Werkzeug keeps invalid percent-escapes literally and turns invalid multipart bytes into
+    U+FFFD; either way such a form is refused whole rather than stored with mangled text.
+    """
+    if request.mimetype == "application/x-www-form-urlencoded":
+        body = request.get_data(cache=True)
+        try:
+            for pair in body.split(b"&"):
+                unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+    return not any("\ufffd" in v for v in request.form.values())

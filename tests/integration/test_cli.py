@@ -1,0 +1,86 @@
+"""The shell's commands: init, demo, staff create/code."""
+
+from __future__ import annotations
+
+import re
+import stat
+
+import pyotp
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from portal import accounts, db
+from portal.models import StaffUser
+from tests.conftest import AuthActions, StaffMember
+
+
+def test_init_is_idempotent_and_keeps_secrets(app: Flask, runner: FlaskCliRunner) -> None:
+    instance = app.extensions["portal.config"].instance_path
+    before = (instance / "receipt_pepper").read_bytes()
+    result = runner.invoke(args=["portal", "init"])
+    assert result.exit_code == 0, result.output
+    assert (instance / "receipt_pepper").read_bytes() == before
+    assert stat.S_IMODE((instance / "audit_mac_key").stat().st_mode) == 0o600
+
+
+def test_demo_creates_one_account_per_role_once(app: Flask, runner: FlaskCliRunner) -> None:
+    first = runner.invoke(args=["portal", "demo", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    assert "staff code" in first.output
+    again = runner.invoke(args=["portal", "demo", "--if-empty"])
+    assert again.exit_code == 0
+    with app.app_context():
+        users = db.session().scalars(select(StaffUser)).all()
+        roles = {r for u in users for r in u.role_names}
+    assert len(users) == 8
+    assert roles == {"admin", "publicity_editor", "org_handler", "org_head", "dic_handler",
+                     "dic_head", "supervisor"}
+
+
+def test_demo_code_logs_a_newcomer_in(app: Flask, runner: FlaskCliRunner) -> None:
+    runner.invoke(args=["portal", "demo"])
+    result = runner.invoke(args=["staff", "code", "orghandler"])
+    assert result.exit_code == 0
+    code = result.output.strip()
+    assert re.fullmatch(r"\d{6}", code)
+    client = app.test_client()
+    member = StaffMember("orghandler", ("org_handler",), "", accounts.DEMO_PASSPHRASE)
+    assert AuthActions(client).login(member, code=code).status_code == 303
+
+
+def test_staff_code_refuses_real_accounts(runner: FlaskCliRunner) -> None:
+    runner.invoke(args=["staff", "create", "rita", "--role", "admin"],
+                  input="lantern orchard velvet compass\n")
+    result = runner.invoke(args=["staff", "code", "rita"])
+    assert result.exit_code != 0
+    assert "演示" in result.output
+
+
+def test_staff_create_prints_a_working_totp_secret(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["staff", "create", "sam", "--role", "org_head",
+                                 "--role", "org_handler"], input="granite pelican autumn oboe\n")
+    assert result.exit_code == 0, result.output
+    secret = re.search(r"\b([A-Z2-7]{32})\b", result.output)
+    assert secret
+    member = StaffMember("sam", ("org_head",), secret.group(1), "granite pelican autumn oboe")
+    assert AuthActions(app.test_client()).login(member).status_code == 303
+    pyotp.TOTP(secret.group(1)).now()
+
+
+def test_staff_create_bad_input_writes_nothing(app: Flask, runner: FlaskCliRunner) -> None:
+    cases = [
+        (["staff", "create", "Bad Name!", "--role", "admin"], "granite pelican autumn oboe\n"),
+        (["staff", "create", "tom", "--role", "wizard"], "granite pelican autumn oboe\n"),
+        (["staff", "create", "tom", "--role", "admin"], "123456\n"),
+    ]
+    for args, stdin in cases:
+        assert runner.invoke(args=args, input=stdin).exit_code != 0
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(StaffUser)) == 0
+    runner.invoke(args=["staff", "create", "tom", "--role", "admin"],
+                  input="granite pelican autumn oboe\n")
+    dup = runner.invoke(args=["staff", "create", "tom", "--role", "admin"],
+                        input="granite pelican autumn oboe\n")
+    assert dup.exit_code != 0
+    assert "已" in dup.output

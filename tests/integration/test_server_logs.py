@@ -1,0 +1,85 @@
+"""No client address in any log line: the development server's and gunicorn's, errors included."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from portal import ROOT
+from portal.config import InstanceSecrets
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(port: int) -> None:
+    for _ in range(150):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+def _traffic(port: int) -> None:
+    for path in ("/", "/no-such-page", "/staff/login"):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).read()
+        except urllib.error.HTTPError:
+            pass
+    # A malformed request line makes gunicorn log "Invalid request from ip=…".
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"BR0KEN\x01 / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.recv(1024)
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+        s.recv(1024)
+
+
+@pytest.fixture
+def instance_env(tmp_path: Path) -> dict[str, str]:
+    instance = tmp_path / "instance"
+    InstanceSecrets.ensure(instance)
+    env = {"PATH": str(BIN), "PORTAL_INSTANCE_PATH": str(instance),
+           "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    subprocess.run([BIN / "flask", "--app", "wsgi", "portal", "init"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    return env
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "flask"])
+def test_no_client_address_in_server_logs(instance_env: dict[str, str], tmp_path: Path,
+                                          server: str) -> None:
+    port = _free_port()
+    if server == "gunicorn":
+        command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-w", "1",
+                   "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    else:
+        command = [str(BIN / "flask"), "--app", "wsgi", "run", "--port", str(port)]
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=instance_env, stdout=out, stderr=out)
+        try:
+            _wait(port)
+            _traffic(port)
+            time.sleep(0.5)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    text = log.read_text(errors="replace")
+    assert "GET" in text or "/no-such-page" in text, text  # the requests were logged…
+    assert "127.0.0.1" not in text, text  # …without the client's address
+    if server == "gunicorn":
+        assert "Invalid request" in text, text
