@@ -24,7 +24,7 @@ install-test: $(VENV)/.installed-test translations
 
 # Compiled catalogs are build products, never committed.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+	$(BIN)/pybabel compile --statistics -d translations
 
 run: install
 	$(FLASK) portal init

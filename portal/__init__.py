@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import Config, InstanceSecrets, NotInitialised
 
@@ -25,6 +26,9 @@ def create_app(config: Config | None = None) -> Flask:
         static_folder="static",
     )
     app.extensions["portal.config"] = config
+    if config.proxy_count:
+        n = config.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     try:
         secrets = InstanceSecrets.load(config.instance_path)
     except NotInitialised:

@@ -13,10 +13,11 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pyotp
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, Result, delete, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
@@ -30,7 +31,8 @@ MIN_PASSPHRASE_LENGTH = 12
 MAX_PASSPHRASE_LENGTH = 256
 TOTP_STEP = 30
 SESSION_TOUCH_SECONDS = 60
-DEMO_PASSPHRASE = "demo-Passphrase-2026-not-for-production"
+# Demo accounts only (`portal demo`); printed in the README on purpose.
+DEMO_PASSPHRASE = "demo-Passphrase-2026-not-for-production"  # noqa: S105
 
 
 class AccountError(Exception):
@@ -98,7 +100,7 @@ class CurrentStaff:
 
 
 def _config() -> Config:
-    return current_app.extensions["portal.config"]  # type: ignore[no-any-return]
+    return current_app.extensions["portal.config"]
 
 
 def _staff_cost() -> crypto.KdfCost:
@@ -107,7 +109,7 @@ def _staff_cost() -> crypto.KdfCost:
 
 
 def _mac_key() -> bytes:
-    return current_app.extensions["portal.secrets"].pubkey_mac_key  # type: ignore[no-any-return]
+    return current_app.extensions["portal.secrets"].pubkey_mac_key
 
 
 def _owner(user: StaffUser) -> str:
@@ -370,11 +372,11 @@ def _open_session(
 ) -> None:
     # Atomic compare-and-set: of two logins with the same code, in any two processes,
     # exactly one moves the step forward.
-    moved = db.execute(
+    moved = _rowcount(db.execute(
         update(StaffUser)
         .where(StaffUser.id == user.id, StaffUser.last_totp_step < step)
         .values(last_totp_step=step)
-    ).rowcount
+    ))
     if moved != 1:
         raise LoginFailed("totp-replay")
     now = utcnow()
@@ -437,8 +439,12 @@ def logout(db: Session, staff: CurrentStaff) -> None:
         audit.record(db, staff.actor, "logout", staff.username)
 
 
+def _rowcount(result: Result[Any]) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
 def _end_sessions(db: Session, user_id: int) -> int:
-    return db.execute(delete(StaffSession).where(StaffSession.user_id == user_id)).rowcount or 0
+    return _rowcount(db.execute(delete(StaffSession).where(StaffSession.user_id == user_id)))
 
 
 def reset_account(db: Session, user_id: int, actor: audit.Actor) -> tuple[StaffUser, str]:

@@ -32,7 +32,9 @@ def _accounts_page(form: CreateAccountForm | None = None, status: int = 200,
         form=form or CreateAccountForm(formdata=None),
         confirm=ConfirmForm(formdata=None),
         issued=issued,
-        next_year_missing=workdays.missing_next_year(workdays.load_calendar(db.session()), _today()),
+        next_year_missing=workdays.missing_next_year(
+            workdays.load_calendar(db.session()), _today()
+        ),
     ), status
 
 

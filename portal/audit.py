@@ -53,7 +53,7 @@ def _entry_mac(key: bytes, prev: str, e: AuditEntry) -> str:
 
 
 def _key() -> bytes:
-    return current_app.extensions["portal.secrets"].audit_mac_key  # type: ignore[no-any-return]
+    return current_app.extensions["portal.secrets"].audit_mac_key
 
 
 def record(
@@ -101,7 +101,10 @@ def verify(db: Session, batch: int = 5000) -> ChainReport:
     last_seq = 0
     while True:
         rows = db.scalars(
-            select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
+            select(AuditEntry)
+            .where(AuditEntry.seq > last_seq)
+            .order_by(AuditEntry.seq)
+            .limit(batch)
         ).all()
         if not rows:
             break

@@ -38,7 +38,9 @@ ACCOUNT_ERRORS = {
         "Your account key failed its integrity check. Ask an administrator to reset your account."
     ),
     "bad-code": lambda: _("This activation code is not valid or was already used."),
-    "expired-code": lambda: _("This activation code has expired. Ask an administrator for a new one."),
+    "expired-code": lambda: _(
+        "This activation code has expired. Ask an administrator for a new one."
+    ),
     "bad-totp": lambda: _(
         "The code from the authenticator app did not match. Check the phone's clock and try again."
     ),
@@ -76,12 +78,12 @@ def _login_username_key() -> str:
 
 
 def _login_limit() -> str:
-    return current_app.extensions["portal.config"].login_failure_limit  # type: ignore[no-any-return]
+    return current_app.extensions["portal.config"].login_failure_limit
 
 
 def _safe_next(target: str | None) -> str:
     # Only local staff pages: never an absolute or scheme-relative URL (open redirect).
-    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
+    if target and target.startswith("/staff/") and "\\" not in target:
         return target
     return url_for("auth.home")
 

@@ -45,7 +45,9 @@ def upgrade_database(engine: Engine) -> None:
 
 def _require_initialised() -> None:
     if current_app.extensions["portal.secrets"] is None:
-        raise click.ClickException(_("The portal is not initialised: run `flask --app wsgi portal init`."))
+        raise click.ClickException(
+            _("The portal is not initialised: run `flask --app wsgi portal init`.")
+        )
 
 
 @portal_cli.command("init")

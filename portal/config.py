@@ -45,6 +45,9 @@ class Config:
     secure_cookies: bool = False
     # Behind a Tor onion service every client shares one address: per-address limits are off.
     behind_tor: bool = False
+    # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are trusted. The address
+    # only ever feeds the rate limiter's keyed hash; it is never stored or logged.
+    proxy_count: int = 0
     # argon2id cost for staff passphrases (memory in KiB). One run yields verifier and wrap key.
     staff_kdf_time_cost: int = 3
     staff_kdf_memory_kib: int = 64 * 1024

@@ -92,14 +92,14 @@ def init_app(app: Flask, url: str) -> None:
 
 def engine() -> Engine:
     """The current app's engine."""
-    return current_app.extensions["portal.engine"]  # type: ignore[no-any-return]
+    return current_app.extensions["portal.engine"]
 
 
 def session() -> Session:
     """The session of this request or CLI command (one per app context)."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["portal.sessionmaker"]()
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session
 
 
 @contextmanager

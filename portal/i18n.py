@@ -26,7 +26,7 @@ def current_language() -> str:
             if requested not in LANGUAGES:
                 abort(400, description="unsupported-language")
             g.lang = requested
-    return g.lang  # type: ignore[no-any-return]
+    return g.lang
 
 
 def html_lang() -> str:
@@ -39,7 +39,7 @@ def _locale() -> str:
 
 
 def _timezone() -> str:
-    return current_app.extensions["portal.config"].timezone  # type: ignore[no-any-return]
+    return current_app.extensions["portal.config"].timezone
 
 
 def init_app(app: Flask) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import multiprocessing
+import re
 from pathlib import Path
 
 import pyotp
@@ -117,7 +117,9 @@ def test_session_id_changes_at_login_and_logout_deletes_the_row(
     first = _staff_cookie(client)
     auth.login(erin)
     second = _staff_cookie(client)
-    assert first and second and first != second
+    assert first
+    assert second
+    assert first != second
     client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})
     with app.app_context():
         hashes = set(db.session().scalars(select(StaffSession.id_hash)))
@@ -196,7 +198,8 @@ def test_swapped_public_key_is_refused(app: Flask, auth: AuthActions, make_staff
 
 def test_weak_passphrases_are_refused_with_a_reason(runner) -> None:
     for weak, reason in (("short1!", "12"), ("password1234", "容易被猜到")):
-        result = runner.invoke(args=["staff", "create", "ivy", "--role", "admin"], input=weak + "\n")
+        result = runner.invoke(args=["staff", "create", "ivy", "--role", "admin"],
+                               input=weak + "\n")
         assert result.exit_code != 0
         assert reason in result.output
     result = runner.invoke(args=["staff", "create", "ivy", "--role", "admin"],
@@ -220,12 +223,15 @@ def test_admin_creates_account_person_activates_it_and_logs_in(
     with app.app_context():
         judy = db.session().scalar(select(StaffUser).where(StaffUser.username == "judy"))
         assert judy is not None
-        assert judy.verifier is None and judy.public_key is None  # the admin set no password
-        assert judy.activation_hash and code not in judy.activation_hash
+        assert judy.verifier is None
+        assert judy.public_key is None
+        assert judy.activation_hash
+        assert code not in judy.activation_hash
 
     person = app.test_client()
-    step1 = person.post("/staff/activate", data={"username": "judy", "code": code,
-                                                   "csrf_token": csrf_token(person, "/staff/activate")})
+    token = csrf_token(person, "/staff/activate")
+    step1 = person.post("/staff/activate",
+                        data={"username": "judy", "code": code, "csrf_token": token})
     assert step1.status_code == 200
     body = step1.get_data(as_text=True)
     secret = body.split('<code class="secret">')[1].split("<")[0]
@@ -241,8 +247,9 @@ def test_admin_creates_account_person_activates_it_and_logs_in(
         "csrf_token": finish_token})
     assert good.status_code == 303
     # The code is spent.
-    again = person.post("/staff/activate", data={"username": "judy", "code": code,
-                                                   "csrf_token": csrf_token(person, "/staff/activate")})
+    token = csrf_token(person, "/staff/activate")
+    again = person.post("/staff/activate",
+                        data={"username": "judy", "code": code, "csrf_token": token})
     assert again.status_code == 400
     member = StaffMember("judy", ("org_handler",), secret, "copper meadow violin harbour")
     member.used_steps.add(int(pyotp.TOTP(secret).timecode(dt.datetime.now())))
@@ -273,7 +280,8 @@ def test_reset_and_deactivation_end_sessions_at_once(
     with app.app_context():
         kim_row = db.session().get(StaffUser, kim_id)
         assert kim_row is not None
-        assert kim_row.status == "pending" and kim_row.public_key is None
+        assert kim_row.status == "pending"
+        assert kim_row.public_key is None
         assert kim_row.key_generation == 1
     assert old_public is not None
     assert AuthActions(kim_client).login(kim).status_code == 401
@@ -288,7 +296,8 @@ def test_reset_and_deactivation_end_sessions_at_once(
     assert leo_client.get("/staff/").status_code == 302
     assert AuthActions(leo_client).login(leo).status_code == 401
     actions = _audit_actions(app)
-    assert "account.reset" in actions and "account.deactivated" in actions
+    assert "account.reset" in actions
+    assert "account.deactivated" in actions
 
 
 def test_admin_never_sees_a_password_field(client: FlaskClient, auth: AuthActions,

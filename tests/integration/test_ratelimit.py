@@ -11,7 +11,6 @@ from flask.testing import FlaskClient
 from tests.conftest import csrf_token
 
 
-
 def _post(client: FlaskClient, username: str, address: str, passphrase: str, code: str) -> int:
     env = {"REMOTE_ADDR": address}
     client.environ_base.update(env)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -35,10 +36,8 @@ def _wait(port: int) -> None:
 
 def _traffic(port: int) -> None:
     for path in ("/", "/no-such-page", "/staff/login"):
-        try:
+        with contextlib.suppress(urllib.error.HTTPError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).read()
-        except urllib.error.HTTPError:
-            pass
     # A malformed request line makes gunicorn log "Invalid request from ip=…".
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(b"BR0KEN\x01 / HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -21,7 +21,8 @@ def test_home_is_chinese_hardened_and_sets_no_cookie(client: FlaskClient) -> Non
     assert "干部任前公示" in html
     h = response.headers
     csp = h["Content-Security-Policy"]
-    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
     assert h["Referrer-Policy"] == "no-referrer"
     assert h["X-Content-Type-Options"] == "nosniff"
@@ -35,7 +36,8 @@ def test_pages_load_nothing_from_other_sites_and_have_no_inline_code(client: Fla
         html = client.get(path).get_data(as_text=True)
         assert not re.search(r'(src|href|action)="(https?:)?//', html), path
         assert "<script" not in html, path
-        assert "style=" not in html and "<style" not in html, path
+        assert "style=" not in html, path
+        assert "<style" not in html, path
 
 
 def test_english_is_selectable_and_carried_through_links(client: FlaskClient) -> None:
@@ -71,7 +73,8 @@ def test_unexpected_errors_show_a_500_page_without_traceback(make_app) -> None:
     response = app.test_client().get("/boom")
     assert response.status_code == 500
     html = response.get_data(as_text=True)
-    assert "internal detail" not in html and "Traceback" not in html
+    assert "internal detail" not in html
+    assert "Traceback" not in html
 
 
 def test_missing_csrf_token_is_refused_and_nothing_written(app: Flask, client: FlaskClient,
@@ -123,7 +126,9 @@ def test_secure_cookies_and_hsts_when_configured(make_app, make_staff) -> None:
     response = client.get("/staff/login", base_url="https://localhost")
     assert "Strict-Transport-Security" in response.headers
     cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
 
 
 def test_uninitialised_instance_answers_503(tmp_path) -> None:
