@@ -68,9 +68,19 @@ def create_app(config: Config | None = None) -> Flask:
     from intake.views import bp as intake_bp
     from portal.admin import bp as admin_bp
     from portal.auth_views import bp as auth_bp
+    from publicity.editor import bp as publicity_editor_bp
     from publicity.views import bp as publicity_bp
 
-    for blueprint in (publicity_bp, intake_bp, casework_bp, auth_bp, admin_bp):
+    blueprints = (publicity_bp, publicity_editor_bp, intake_bp, casework_bp, auth_bp, admin_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
+
+    # Feature command groups and demo content, registered from one list like the blueprints.
+    from publicity import demo as publicity_demo
+    from publicity.cli import notices_cli
+
+    for group in (notices_cli,):
+        app.cli.add_command(group)
+    app.extensions["portal.demo_loaders"] = [publicity_demo.load]
     return app

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portal import accounts, db, workdays
+from portal import accounts, clock, db, workdays
 from portal.access import require_staff, roles_required
 from portal.auth_views import account_error_message
 from portal.forms import CalendarOverrideForm, ConfirmForm, CreateAccountForm, RolesForm
 from portal.models import CalendarOverride, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
-
-
-def _today() -> dt.date:
-    tz = ZoneInfo(current_app.extensions["portal.config"].timezone)
-    return dt.datetime.now(tz).date()
 
 
 def _accounts_page(form: CreateAccountForm | None = None, status: int = 200,
@@ -33,7 +25,7 @@ def _accounts_page(form: CreateAccountForm | None = None, status: int = 200,
         confirm=ConfirmForm(formdata=None),
         issued=issued,
         next_year_missing=workdays.missing_next_year(
-            workdays.load_calendar(db.session()), _today()
+            workdays.load_calendar(db.session()), clock.today()
         ),
     ), status
 
@@ -123,7 +115,7 @@ def calendar() -> Response | tuple[str, int]:
         flash(_("%(day)s saved.", day=form.day.data.isoformat()), "ok")
         return redirect(url_for("admin.calendar"), code=303)
     cal = workdays.load_calendar(session)
-    today = _today()
+    today = clock.today()
     years = [(y, cal.is_loaded(y)) for y in range(today.year - 1, today.year + 3)]
     overrides = session.scalars(
         select(CalendarOverride).where(CalendarOverride.origin == "manual")

@@ -85,6 +85,9 @@ def demo_command(if_empty: bool) -> None:
                 accounts.create_account_with_passphrase(
                     session, username, roles, accounts.DEMO_PASSPHRASE, demo=True
                 )
+        for load in current_app.extensions["portal.demo_loaders"]:
+            for line in load(session):
+                click.echo(f"  demo: {line}")
     click.echo(_("Demo logins (passphrase for all: %(p)s):", p=accounts.DEMO_PASSPHRASE))
     for username, roles in DEMO_ACCOUNTS:
         click.echo(f"  {username:<12} {', '.join(roles)}")

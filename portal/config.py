@@ -70,6 +70,10 @@ class Config:
     global_post_limit: str = "600 per minute"
     # Minimum publicity period in working days (never below 5, 条例 第四十二条).
     publicity_min_working_days: int = 5
+    # Objection channels printed on every notice (defaults for new notices).
+    objection_phone: str = "12380"
+    objection_letter_address: str = ""
+    objection_visit_address: str = ""
     # Days an activation code stays valid.
     activation_days: int = 7
     testing: bool = False

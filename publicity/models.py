@@ -90,7 +90,7 @@ class Notice(Base):
     editor_note: Mapped[str] = mapped_column(Text, default="")
     # Public revision: bumped by every published change; keys ETags and caches.
     revision: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # Optimistic concurrency: two editors saving the same draft do not overwrite each other.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -1,8 +1,8 @@
-"""publicity: notices, persons, changes
+"""publicity
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 10:45:17.948815
+Create Date: 2026-11-27 10:50:17.828021
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def upgrade() -> None:
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.create_index('ix_notice_public_order', ['status', 'period_start', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('publicity_revision',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -121,6 +122,7 @@ def downgrade() -> None:
     op.drop_table('notice_change')
     op.drop_table('publicity_revision')
     with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_updated_at'))
         batch_op.drop_index(batch_op.f('ix_notice_status'))
         batch_op.drop_index('ix_notice_public_order')
 

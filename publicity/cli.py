@@ -1,0 +1,50 @@
+"""`flask --app wsgi notices …`: import notices as drafts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+
+from portal import audit, clock, db
+from publicity import service
+from publicity.views import objection_channels
+
+notices_cli = AppGroup("notices", help="Pre-appointment notices.")
+
+
+@notices_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(file: Path) -> None:
+    """Import notices from a UTF-8 JSON file as drafts; print each id and computed period.
+
+    A file with any invalid notice is rejected whole and nothing is written.
+    """
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(_("Not a UTF-8 JSON file: %(e)s", e=str(exc))) from None
+    config = current_app.extensions["portal.config"]
+    try:
+        created = service.import_notices(
+            db.session(), raw, audit.CLI, defaults=objection_channels(),
+            min_days=config.publicity_min_working_days,
+        )
+    except service.ImportRejected as exc:
+        for index, problem in exc.problems:
+            prefix = _("Notice %(n)s", n=index + 1) + ": " if index is not None else ""
+            click.echo(prefix + problem, err=True)
+        raise click.ClickException(_("Nothing was imported.")) from None
+    today = clock.today()
+    for notice, period in created:
+        moved = (" " + _("(start moved from %(a)s: not a working day)",
+                         a=period.requested_start.isoformat())) if period.moved else ""
+        click.echo(_("Draft %(id)s: %(title)s — %(start)s → %(end)s (%(n)s working days)",
+                     id=notice.id, title=notice.title, start=period.start.isoformat(),
+                     end=period.end.isoformat(), n=period.working_days) + moved)
+        if period.start < today:
+            click.echo("  " + _("The start has passed: edit the draft before approval."))

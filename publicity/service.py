@@ -1,0 +1,407 @@
+"""Publicity use cases: drafts, four-eyes approval, corrections, withdrawals, outcomes, import.
+
+Each public function is one transaction with its audit entries. Open and closed are never
+stored: they follow from the period and today's date (:func:`public_state`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import audit, workdays
+from portal.db import transaction, utcnow
+from publicity.models import (
+    ChangeKind,
+    ChangeStatus,
+    Notice,
+    NoticeChange,
+    NoticePerson,
+    NoticeStatus,
+    Outcome,
+    PublicityRevision,
+    PublicState,
+)
+from publicity.validation import (
+    SUBSTANTIVE_FIELDS,
+    InvalidNotice,
+    NoticeInput,
+    PersonInput,
+    parse_notice,
+)
+
+NOTICE_FIELDS = ("title", "issuer", "phone", "letter_address", "visit_address")
+PERSON_FIELDS = ("name", "gender", "ethnicity", "birth", "native_place", "education",
+                 "work_start", "party", "current_post", "proposed_post",
+                 "exceptional_circumstance", "exceptional_reason", "resume", "cadre_id")
+
+
+class PublicityError(Exception):
+    """A publicity action was refused; `code` selects the user-facing message."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+class NotFound(PublicityError):
+    """No such notice, person or change (or not in the expected state)."""
+
+    def __init__(self) -> None:
+        super().__init__("not-found")
+
+
+def public_state(notice: Notice, today: dt.date) -> PublicState | None:
+    """What the public sees today; None for a draft (never public)."""
+    if notice.status == NoticeStatus.withdrawn:
+        return PublicState.withdrawn
+    if notice.status != NoticeStatus.approved or notice.period_start is None:
+        return None
+    if today < notice.period_start:
+        return PublicState.scheduled
+    if notice.period_end is not None and today > notice.period_end:
+        return PublicState.closed
+    return PublicState.open
+
+
+def _notice(db: Session, notice_id: int) -> Notice:
+    notice = db.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound()
+    return notice
+
+
+def _bump_public_revision(db: Session, notice: Notice) -> None:
+    notice.revision += 1
+    notice.updated_at = utcnow()
+    row = db.get(PublicityRevision, 1)
+    if row is None:
+        db.add(PublicityRevision(id=1, revision=1, changed_at=utcnow()))
+    else:
+        db.execute(update(PublicityRevision).where(PublicityRevision.id == 1).values(
+            revision=PublicityRevision.revision + 1, changed_at=utcnow()))
+
+
+def _person_values(p: PersonInput) -> dict[str, object]:
+    values = asdict(p)
+    values["exceptional"] = p.exceptional
+    return values
+
+
+def _fill(notice: Notice, data: NoticeInput) -> None:
+    for name in NOTICE_FIELDS:
+        setattr(notice, name, getattr(data, name))
+    notice.requested_start = data.period_start
+    notice.working_days = data.working_days
+    existing = list(notice.persons)
+    persons = []
+    for i, p in enumerate(data.persons):
+        person = existing[i] if i < len(existing) else NoticePerson()
+        for key, value in _person_values(p).items():
+            setattr(person, key, value)
+        person.position = i
+        persons.append(person)
+    notice.persons = persons
+
+
+def create_draft(db: Session, data: NoticeInput, actor: audit.Actor) -> Notice:
+    """Save a new draft; its author may not approve it."""
+    with transaction(db):
+        notice = Notice(status=NoticeStatus.draft, created_by=actor.id,
+                        editors=[actor.id] if actor.id is not None else [])
+        _fill(notice, data)
+        db.add(notice)
+        db.flush()
+        audit.record(db, actor, "notice.draft_created", f"notice:{notice.id}",
+                     persons=len(data.persons))
+    return notice
+
+
+def update_draft(db: Session, notice_id: int, data: NoticeInput, actor: audit.Actor,
+                 version: int) -> Notice:
+    """Save changes to a draft; refuse if someone else saved it meanwhile."""
+    try:
+        with transaction(db):
+            notice = _notice(db, notice_id)
+            if notice.status != NoticeStatus.draft:
+                raise PublicityError("not-a-draft")
+            if notice.version != version:
+                raise PublicityError("stale")
+            _fill(notice, data)
+            if actor.id is not None and actor.id not in notice.editors:
+                notice.editors = [*notice.editors, actor.id]
+            audit.record(db, actor, "notice.draft_edited", f"notice:{notice.id}")
+    except StaleDataError:
+        raise PublicityError("stale") from None
+    return notice
+
+
+def planned_period(db: Session, notice: Notice, today: dt.date) -> workdays.Period:
+    """The period the draft would get if approved today (raises YearNotLoaded)."""
+    start = max(notice.requested_start, today)
+    return workdays.publicity_period(workdays.load_calendar(db), start, notice.working_days)
+
+
+def approve_notice(db: Session, notice_id: int, actor: audit.Actor, today: dt.date) -> Notice:
+    """A second editor approves and publishes a draft with its computed legal period."""
+    with transaction(db):
+        notice = _notice(db, notice_id)
+        if notice.status != NoticeStatus.draft:
+            raise PublicityError("not-a-draft")
+        if actor.id in notice.editors:
+            raise PublicityError("four-eyes")
+        if notice.requested_start < today:
+            raise PublicityError("start-passed", day=notice.requested_start.isoformat())
+        try:
+            period = workdays.publicity_period(
+                workdays.load_calendar(db), notice.requested_start, notice.working_days
+            )
+        except workdays.YearNotLoaded as exc:
+            raise PublicityError("year-not-loaded", year=exc.year) from None
+        notice.period_start, notice.period_end = period.start, period.end
+        notice.status = NoticeStatus.approved
+        notice.approved_by = actor.id
+        notice.published_at = utcnow()
+        _bump_public_revision(db, notice)
+        audit.record(db, actor, "notice.approved", f"notice:{notice.id}",
+                     period_start=period.start.isoformat(), period_end=period.end.isoformat(),
+                     moved=period.moved)
+    return notice
+
+
+def _diff(notice: Notice, data: NoticeInput) -> list[dict[str, object]]:
+    changes: list[dict[str, object]] = []
+    for name in NOTICE_FIELDS:
+        old, new = getattr(notice, name), getattr(data, name)
+        if old != new:
+            changes.append({"person": None, "field": name, "old": old, "new": new})
+    if len(data.persons) != len(notice.persons):
+        raise PublicityError("persons-fixed")
+    for person, new_person in zip(notice.persons, data.persons, strict=True):
+        values = _person_values(new_person)
+        for name in PERSON_FIELDS:
+            if getattr(person, name) != values[name]:
+                changes.append({"person": person.id, "field": name,
+                                "old": getattr(person, name), "new": values[name]})
+    return changes
+
+
+def _published(notice: Notice) -> None:
+    if notice.status != NoticeStatus.approved:
+        raise PublicityError("not-published")
+
+
+def propose_correction(db: Session, notice_id: int, data: NoticeInput, reason: str,
+                       actor: audit.Actor) -> NoticeChange:
+    """Record a correction (更正) of a published notice, to be approved by another editor."""
+    reason = reason.strip()
+    if not reason:
+        raise PublicityError("reason-required")
+    with transaction(db):
+        notice = _notice(db, notice_id)
+        _published(notice)
+        if any(c.status == ChangeStatus.pending for c in notice.changes):
+            raise PublicityError("change-pending")
+        changes = _diff(notice, data)
+        if not changes:
+            raise PublicityError("no-changes")
+        substantive = any(c["field"] in SUBSTANTIVE_FIELDS for c in changes)
+        change = NoticeChange(notice=notice, kind=ChangeKind.correction, reason=reason[:2000],
+                              changes=changes, substantive=substantive, proposed_by=actor.id)
+        db.add(change)
+        db.flush()
+        audit.record(db, actor, "notice.correction_proposed", f"notice:{notice.id}",
+                     change=change.id, fields=sorted({str(c["field"]) for c in changes}),
+                     substantive=substantive)
+    return change
+
+
+def propose_withdrawal(db: Session, notice_id: int, reason: str,
+                       actor: audit.Actor) -> NoticeChange:
+    """Propose withdrawing (撤销) a published notice, with a public reason."""
+    reason = reason.strip()
+    if not reason:
+        raise PublicityError("reason-required")
+    with transaction(db):
+        notice = _notice(db, notice_id)
+        _published(notice)
+        if any(c.status == ChangeStatus.pending for c in notice.changes):
+            raise PublicityError("change-pending")
+        change = NoticeChange(notice=notice, kind=ChangeKind.withdrawal, reason=reason[:2000],
+                              changes=[], proposed_by=actor.id)
+        db.add(change)
+        db.flush()
+        audit.record(db, actor, "notice.withdrawal_proposed", f"notice:{notice.id}",
+                     change=change.id)
+    return change
+
+
+def _apply_correction(db: Session, notice: Notice, change: NoticeChange,
+                      today: dt.date) -> None:
+    persons = {p.id: p for p in notice.persons}
+    for c in change.changes:
+        target = notice if c["person"] is None else persons[int(str(c["person"]))]
+        setattr(target, str(c["field"]), c["new"])
+    for person in notice.persons:
+        person.exceptional = person.exceptional_circumstance is not None
+    if change.substantive:
+        # A substantive correction restarts the period from its publication (today).
+        try:
+            period = workdays.publicity_period(workdays.load_calendar(db), today,
+                                               notice.working_days)
+        except workdays.YearNotLoaded as exc:
+            raise PublicityError("year-not-loaded", year=exc.year) from None
+        notice.period_start, notice.period_end = period.start, period.end
+        change.new_period_start, change.new_period_end = period.start, period.end
+
+
+def approve_change(db: Session, change_id: int, actor: audit.Actor,
+                   today: dt.date) -> NoticeChange:
+    """A second editor approves a correction or withdrawal; it is published at once."""
+    with transaction(db):
+        change = db.get(NoticeChange, change_id)
+        if change is None or change.status != ChangeStatus.pending:
+            raise NotFound()
+        if change.proposed_by == actor.id:
+            raise PublicityError("four-eyes")
+        notice = change.notice
+        _published(notice)
+        if change.kind == ChangeKind.correction:
+            _apply_correction(db, notice, change, today)
+        else:
+            notice.status = NoticeStatus.withdrawn
+            notice.withdrawn_reason = change.reason
+            notice.withdrawn_at = utcnow()
+        change.status = ChangeStatus.approved
+        change.approved_by = actor.id
+        change.published_at = utcnow()
+        _bump_public_revision(db, notice)
+        audit.record(db, actor, f"notice.{change.kind}_approved", f"notice:{notice.id}",
+                     change=change.id, substantive=change.substantive)
+    return change
+
+
+def cancel_change(db: Session, change_id: int, actor: audit.Actor) -> None:
+    """Drop a pending correction or withdrawal."""
+    with transaction(db):
+        change = db.get(NoticeChange, change_id)
+        if change is None or change.status != ChangeStatus.pending:
+            raise NotFound()
+        change.status = ChangeStatus.cancelled
+        audit.record(db, actor, f"notice.{change.kind}_cancelled", f"notice:{change.notice_id}",
+                     change=change.id)
+
+
+def set_outcome(db: Session, person_id: int, outcome: str, actor: audit.Actor,
+                today: dt.date) -> NoticePerson:
+    """Record 暂缓 / 办理任职手续 / 不予任用 for one person."""
+    if outcome not in (Outcome.suspended, Outcome.appointed, Outcome.withdrawn):
+        raise PublicityError("bad-outcome")
+    with transaction(db):
+        person = db.get(NoticePerson, person_id)
+        if person is None:
+            raise NotFound()
+        state = public_state(person.notice, today)
+        if state in (None, PublicState.withdrawn):
+            raise PublicityError("not-published")
+        if outcome == Outcome.appointed:
+            if state != PublicState.closed:
+                raise PublicityError("period-not-over")
+            if person.objections_open:
+                raise PublicityError("objection-open")
+        before = person.outcome
+        person.outcome = outcome
+        person.outcome_at = utcnow()
+        audit.record(db, actor, "notice.outcome", f"person:{person.id}",
+                     notice=person.notice_id, before=before, after=outcome)
+    return person
+
+
+def find_person(db: Session, notice_id: int, person_id: int) -> NoticePerson | None:
+    """A published person of a published notice (the objection link's target), or None."""
+    person = db.get(NoticePerson, person_id)
+    if person is None or person.notice_id != notice_id:
+        return None
+    if person.notice.status not in (NoticeStatus.approved, NoticeStatus.withdrawn):
+        return None
+    return person
+
+
+def objection_opened(db: Session, notice_id: int, person_id: int) -> NoticePerson:
+    """Casework: an objection about this person is under verification (caller's transaction)."""
+    person = find_person(db, notice_id, person_id)
+    if person is None:
+        raise NotFound()
+    db.execute(update(NoticePerson).where(NoticePerson.id == person_id).values(
+        objections_open=NoticePerson.objections_open + 1,
+        objections_total=NoticePerson.objections_total + 1))
+    db.refresh(person)
+    return person
+
+
+def objection_resolved(db: Session, person_id: int) -> None:
+    """Casework: an objection about this person is no longer under verification."""
+    db.execute(update(NoticePerson).where(NoticePerson.id == person_id,
+                                          NoticePerson.objections_open > 0)
+               .values(objections_open=NoticePerson.objections_open - 1))
+
+
+def import_notices(db: Session, raw: object, actor: audit.Actor, *,
+                   defaults: Mapping[str, str], min_days: int,
+                   ) -> list[tuple[Notice, workdays.Period]]:
+    """Import drafts from the JSON format; any invalid notice rejects the whole file."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("notices"), list):
+        raise ImportRejected([(None, _('The file must have the form {"notices": [ … ]}.'))])
+    problems: list[tuple[int | None, str]] = []
+    parsed: list[NoticeInput] = []
+    notices_raw: Sequence[object] = raw["notices"]
+    if not notices_raw:
+        problems.append((None, _("The file contains no notice.")))
+    cal = workdays.load_calendar(db)
+    periods = []
+    for i, item in enumerate(notices_raw):
+        try:
+            data = parse_notice(item, defaults, min_days)
+        except InvalidNotice as exc:
+            problems.extend((i, e.describe()) for e in exc.errors)
+            continue
+        try:
+            periods.append(workdays.publicity_period(cal, data.period_start, data.working_days))
+        except workdays.YearNotLoaded as exc:
+            problems.append((i, workdays.year_not_loaded_message(exc.year)))
+            continue
+        parsed.append(data)
+    if problems:
+        raise ImportRejected(problems)
+    created = []
+    with transaction(db):
+        for data, period in zip(parsed, periods, strict=True):
+            notice = Notice(status=NoticeStatus.draft, created_by=actor.id,
+                            editors=[actor.id] if actor.id is not None else [])
+            _fill(notice, data)
+            db.add(notice)
+            db.flush()
+            audit.record(db, actor, "notice.draft_created", f"notice:{notice.id}",
+                         persons=len(data.persons), via="import")
+            created.append((notice, period))
+    return created
+
+
+class ImportRejected(ValueError):
+    """The import file was refused whole; `problems` lists (notice index, message)."""
+
+    def __init__(self, problems: list[tuple[int | None, str]]) -> None:
+        super().__init__(f"{len(problems)} problems")
+        self.problems = problems
+
+
+def list_for_editors(db: Session) -> list[Notice]:
+    """All notices, newest first (the editor list)."""
+    return list(db.scalars(select(Notice).order_by(Notice.id.desc()).limit(500)))
