@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 
 from flask import Response, make_response, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from portal import clock
 from portal.security import PUBLIC_CACHE_FLAG
@@ -23,9 +24,9 @@ def _start_of_local_day() -> dt.datetime:
 def cacheable(
     key: Iterable[object],
     changed_at: dt.datetime | None,
-    render: Callable[[], str | bytes | Response],
+    render: Callable[[], str | bytes | BaseResponse],
     mimetype: str = "text/html",
-) -> Response:
+) -> BaseResponse:
     """Answer 304 if the client holds this representation, else render it with validators.
 
     The key must contain everything the page depends on (revision, local date, language,
@@ -40,11 +41,12 @@ def cacheable(
     else:
         since = request.if_modified_since
         fresh = since is not None and modified <= since
+    response: BaseResponse
     if fresh:
         response = Response(status=304)
     else:
         body = render()
-        response = body if isinstance(body, Response) else make_response(body)
+        response = body if isinstance(body, BaseResponse) else make_response(body)
         if mimetype != "text/html":
             response.mimetype = mimetype
     response.set_etag(etag)

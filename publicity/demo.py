@@ -110,7 +110,8 @@ def load(db: Session) -> list[str]:
             _person("王立新", "男", "1980-05", "示例县青山镇党委副书记、镇长",
                     "示例县青山镇党委书记"),
             _person("李春燕", "女", "1988-09", "示例县教育局办公室主任", "示例县教育局副局长",
-                    ("任职年限破格", "在乡村教育振兴工作中实绩突出，经县委常委会研究同意破格提拔。")),
+                    ("任职年限破格",
+                     "在乡村教育振兴工作中实绩突出，经县委常委会研究同意破格提拔。")),
         ]), editor1, editor2)
         lines.append(f"open notice #{open_notice.id}")
         later = today + dt.timedelta(days=10)

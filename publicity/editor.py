@@ -69,6 +69,14 @@ def _validate(form: NoticeForm) -> NoticeInput | None:
         return None
 
 
+def _checked(form: NoticeForm) -> bool:
+    """Field-level checks (and CSRF); domain checks still run so every error shows at once."""
+    valid = form.validate_on_submit()
+    if not valid and form.is_submitted():
+        _validate(form)
+    return valid
+
+
 def _attach(form: NoticeForm, errors: list[FieldError]) -> None:
     for e in errors:
         target = form if e.person is None else form.persons.entries[e.person].form
@@ -115,7 +123,7 @@ def new() -> Response | tuple[str, int]:
         return render_template("publicity/editor_form.html", form=form, notice=None), 200
     if _handle_person_buttons(form):
         return render_template("publicity/editor_form.html", form=form, notice=None), 200
-    if form.validate_on_submit() and (data := _validate(form)):
+    if _checked(form) and (data := _validate(form)):
         notice = service.create_draft(db.session(), data, require_staff().actor)
         flash(_("Draft saved. Another editor must approve it before it is published."), "ok")
         return redirect(url_for(".detail", notice_id=notice.id), code=303)
@@ -151,7 +159,7 @@ def edit(notice_id: int) -> Response | tuple[str, int]:
     form = NoticeForm()
     if _handle_person_buttons(form):
         return render_template("publicity/editor_form.html", form=form, notice=notice), 200
-    if form.validate_on_submit() and (data := _validate(form)):
+    if _checked(form) and (data := _validate(form)):
         try:
             service.update_draft(db.session(), notice.id, data, require_staff().actor,
                                  int(form.version.data or 0))
@@ -213,7 +221,7 @@ def correct(notice_id: int) -> Response | tuple[str, int]:
         return render_template("publicity/editor_correct.html",
                                form=_form_from(notice, CorrectionForm), notice=notice), 200
     form = CorrectionForm()
-    if form.validate_on_submit() and (data := _validate(form)):
+    if _checked(form) and (data := _validate(form)):
         try:
             service.propose_correction(db.session(), notice.id, data, form.reason.data or "",
                                        require_staff().actor)

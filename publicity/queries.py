@@ -82,9 +82,7 @@ def current_notices(db: Session, today: dt.date, *, include_scheduled: bool) -> 
     ))
 
 
-def _archive_filter(
-    query: Select[tuple[Notice]], q: str, year: int | None
-) -> Select[tuple[Notice]]:
+def _archive_filter(query: Select[Notice], q: str, year: int | None) -> Select[Notice]:
     if year:
         query = query.where(Notice.period_start >= dt.date(year, 1, 1),
                             Notice.period_start <= dt.date(year, 12, 31))
