@@ -75,6 +75,8 @@ def create_app(config: Config | None = None) -> Flask:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
+    # Templates link to other packages' pages only once those pages exist.
+    app.jinja_env.globals["has_endpoint"] = app.view_functions.__contains__
 
     # Feature command groups and demo content, registered from one list like the blueprints.
     from publicity import demo as publicity_demo

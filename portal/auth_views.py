@@ -188,13 +188,16 @@ def activate_finish() -> Response | tuple[str, int]:
         return redirect(url_for("auth.activate"), code=303)
     if form.validate_on_submit():
         try:
-            accounts.complete_activation(db.session(), username, code, form.passphrase.data or "",
-                                         form.totp.data or "")
+            user = accounts.complete_activation(db.session(), username, code,
+                                                form.passphrase.data or "", form.totp.data or "")
         except accounts.ActivationFailed as exc:
             form.totp.errors = [account_error_message(exc)]
         except accounts.AccountError as exc:
             form.passphrase.errors = [account_error_message(exc)]
         else:
             flash(_("Your account is active. Log in with your passphrase and a new code."), "ok")
+            if user.key_generation:
+                flash(_("Your account has a new key. Ask the head of your queue to grant you "
+                        "access again, after comparing your key fingerprint."), "warning")
             return redirect(url_for("auth.login"), code=303)
     return _finish_page(form, secret, 400)

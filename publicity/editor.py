@@ -124,7 +124,8 @@ def new() -> Response | tuple[str, int]:
     if _handle_person_buttons(form):
         return render_template("publicity/editor_form.html", form=form, notice=None), 200
     if _checked(form) and (data := _validate(form)):
-        notice = service.create_draft(db.session(), data, require_staff().actor)
+        notice = service.create_draft(db.session(), data, require_staff().actor,
+                                      form.editor_note.data or "")
         flash(_("Draft saved. Another editor must approve it before it is published."), "ok")
         return redirect(url_for(".detail", notice_id=notice.id), code=303)
     return render_template("publicity/editor_form.html", form=form, notice=None), 400
@@ -134,6 +135,7 @@ def _form_from(notice: Notice, form_class: type[NoticeForm]) -> NoticeForm:
     form = form_class(formdata=None, obj=notice)
     form.period_start.data = notice.requested_start
     form.version.data = str(notice.version)
+    form.editor_note.data = notice.editor_note
     while len(form.persons) < len(notice.persons):
         form.persons.append_entry()
     for entry, person in zip(form.persons.entries, notice.persons, strict=False):
@@ -162,7 +164,7 @@ def edit(notice_id: int) -> Response | tuple[str, int]:
     if _checked(form) and (data := _validate(form)):
         try:
             service.update_draft(db.session(), notice.id, data, require_staff().actor,
-                                 int(form.version.data or 0))
+                                 int(form.version.data or 0), form.editor_note.data or "")
         except service.PublicityError as exc:
             flash(message(exc), "error")
             return render_template("publicity/editor_form.html", form=form, notice=notice), 409

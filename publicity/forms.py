@@ -78,6 +78,8 @@ class NoticeForm(FlaskForm):
     letter_address = _text("letter_address")
     visit_address = _text("visit_address")
     persons = FieldList(FormField(PersonForm), min_entries=1, max_entries=MAX_PERSONS)
+    editor_note = TextAreaField(_l("Note for editors (never published)"),
+                                validators=[Optional(), Length(max=2000)])
     version = HiddenField()
     add_person = SubmitField(_l("Add a person"))
     remove_person = SubmitField(_l("Remove the last person"))

@@ -111,10 +111,10 @@ def _fill(notice: Notice, data: NoticeInput) -> None:
     notice.persons = persons
 
 
-def create_draft(db: Session, data: NoticeInput, actor: audit.Actor) -> Notice:
+def create_draft(db: Session, data: NoticeInput, actor: audit.Actor, note: str = "") -> Notice:
     """Save a new draft; its author may not approve it."""
     with transaction(db):
-        notice = Notice(status=NoticeStatus.draft, created_by=actor.id,
+        notice = Notice(status=NoticeStatus.draft, created_by=actor.id, editor_note=note.strip(),
                         editors=[actor.id] if actor.id is not None else [])
         _fill(notice, data)
         db.add(notice)
@@ -125,7 +125,7 @@ def create_draft(db: Session, data: NoticeInput, actor: audit.Actor) -> Notice:
 
 
 def update_draft(db: Session, notice_id: int, data: NoticeInput, actor: audit.Actor,
-                 version: int) -> Notice:
+                 version: int, note: str = "") -> Notice:
     """Save changes to a draft; refuse if someone else saved it meanwhile."""
     try:
         with transaction(db):
@@ -135,6 +135,7 @@ def update_draft(db: Session, notice_id: int, data: NoticeInput, actor: audit.Ac
             if notice.version != version:
                 raise PublicityError("stale")
             _fill(notice, data)
+            notice.editor_note = note.strip()
             if actor.id is not None and actor.id not in notice.editors:
                 notice.editors = [*notice.editors, actor.id]
             audit.record(db, actor, "notice.draft_edited", f"notice:{notice.id}")

@@ -25,7 +25,7 @@ from publicity.validation import NoticeInput, PersonInput
 from tests.conftest import AuthActions, StaffMember, csrf_token
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-FRIDAY = dt.datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
+EDITOR_NOTE = "内部备注：仅供编辑参考"
 
 
 def at(day: dt.date, hour: int = 10) -> time_machine.travel:
@@ -69,7 +69,8 @@ def publish(app: Flask, editors) -> Callable[..., int]:
     def make(data: NoticeInput | None = None, approved_on: dt.date | None = None) -> int:
         data = data or notice_input()
         with app.app_context():
-            notice = service.create_draft(db.session(), data, actor(app, editors[0]))
+            notice = service.create_draft(db.session(), data, actor(app, editors[0]),
+                                          note=EDITOR_NOTE)
             service.approve_notice(db.session(), notice.id, actor(app, editors[1]),
                                    approved_on or data.period_start)
             return notice.id
@@ -393,6 +394,7 @@ def test_drafts_cadre_ids_and_pending_corrections_never_reach_the_public(
         assert client.get(f"/notices/{draft.id}").status_code == 404
         assert client.get(f"/api/notices/{draft.id}").status_code == 404
     for page in pages:
+        assert EDITOR_NOTE not in page
         assert "CADRE-000123" not in page
         assert "秘密草稿人" not in page
         assert "未审核的更正标题" not in page
