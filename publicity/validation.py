@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -25,10 +26,24 @@ POLITICAL_STATUSES = (
     "中共党员", "中共预备党员", "共青团员", "群众", "无党派人士", "民革党员", "民盟盟员",
     "民建会员", "民进会员", "农工党党员", "致公党党员", "九三学社社员", "台盟盟员",
 )
-_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_CADRE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-# Control characters never belong in a notice (they can hide text or break the feed).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_YEAR_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CADRE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# Invisible characters never belong in a notice: they can hide or reorder text (bidi
+# overrides), break the feed (controls) or the database (lone surrogates). Unicode categories
+# Cc (controls), Cf (format: zero-width, bidi, BOM, soft hyphen, tags) and Cs (surrogates).
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs"))
+
+
+def _has_invisible(value: str, multiline: bool) -> bool:
+    allowed = "\n\r" if multiline else ""
+    return any(ch not in allowed and unicodedata.category(ch) in _INVISIBLE for ch in value)
+
+
+def _ascii_digits(value: str) -> str:
+    """Full-width digits and dashes typed with a Chinese input method, as ASCII (NFKC)."""
+    return unicodedata.normalize("NFKC", value)
+
 
 NOTICE_KEYS = ("title", "issuer", "period_start", "working_days", "persons", "phone",
                "letter_address", "visit_address")
@@ -124,7 +139,7 @@ class NoticeInput:
 
 
 def _year_month(value: str) -> tuple[int, int] | None:
-    match = _YEAR_MONTH.match(value)
+    match = _YEAR_MONTH.fullmatch(value)
     if not match:
         return None
     year, month = int(match.group(1)), int(match.group(2))
@@ -154,7 +169,7 @@ class _Collector:
             self.error(name, _("Must be text."))
             return None
         value = raw.strip() if multiline else " ".join(raw.split())
-        if _CONTROL.search(value.replace("\n", "").replace("\r", "") if multiline else value):
+        if _has_invisible(value, multiline):
             self.error(name, _("Contains invisible control characters."))
             return None
         limit = LIMITS.get(name, 200)
@@ -186,6 +201,8 @@ def parse_person(data: object, index: int, start: dt.date | None,
     if gender is not None and gender not in GENDERS:
         c.error("gender", _("Must be 男 or 女."))
     birth_text, work_text = c.text(data, "birth"), c.text(data, "work_start")
+    birth_text = _ascii_digits(birth_text) if birth_text else birth_text
+    work_text = _ascii_digits(work_text) if work_text else work_text
     birth = _year_month(birth_text) if birth_text else None
     work = _year_month(work_text) if work_text else None
     if birth_text and birth is None:
@@ -204,6 +221,8 @@ def parse_person(data: object, index: int, start: dt.date | None,
             c.error("birth", _("Gives an age of %(age)s at the start of publicity; check it.",
                                age=age))
     party = values["party"]
+    if party is not None and _YEAR_MONTH.fullmatch(_ascii_digits(party)):
+        party = _ascii_digits(party)
     if party is not None and party not in POLITICAL_STATUSES:
         joined = _year_month(party)
         if joined is None:
@@ -225,7 +244,8 @@ def parse_person(data: object, index: int, start: dt.date | None,
                             "exceptional_reason")
     resume = c.text(data, "resume", required=False, multiline=True)
     cadre_id = data.get("cadre_id")
-    if cadre_id is not None and (not isinstance(cadre_id, str) or not _CADRE_ID.match(cadre_id)):
+    valid_id = isinstance(cadre_id, str) and _CADRE_ID.fullmatch(cadre_id)
+    if cadre_id is not None and not valid_id:
         c.error("cadre_id", _("Letters, digits and . _ : - only, at most 64."))
         cadre_id = None
     if len(errors) > before:
@@ -252,7 +272,9 @@ def parse_notice(data: object, defaults: Mapping[str, str], min_days: int = 5) -
                 for k in ("phone", "letter_address", "visit_address")}
     start: dt.date | None = None
     raw_start = data.get("period_start")
-    if not isinstance(raw_start, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_start):
+    if isinstance(raw_start, str):
+        raw_start = _ascii_digits(raw_start.strip())
+    if not isinstance(raw_start, str) or not _ISO_DATE.fullmatch(raw_start):
         c.error("period_start", _("Write the date as YYYY-MM-DD."))
     else:
         try:
