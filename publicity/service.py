@@ -202,31 +202,17 @@ def _published(notice: Notice) -> None:
 def propose_correction(db: Session, notice_id: int, data: NoticeInput, reason: str,
                        actor: audit.Actor) -> NoticeChange:
     """Record a correction (更正) of a published notice, to be approved by another editor."""
-    reason = reason.strip()
-    if not reason:
-        raise PublicityError("reason-required")
-    with transaction(db):
-        notice = _notice(db, notice_id)
-        _published(notice)
-        if any(c.status == ChangeStatus.pending for c in notice.changes):
-            raise PublicityError("change-pending")
-        changes = _diff(notice, data)
-        if not changes:
-            raise PublicityError("no-changes")
-        substantive = any(c["field"] in SUBSTANTIVE_FIELDS for c in changes)
-        change = NoticeChange(notice=notice, kind=ChangeKind.correction, reason=reason[:2000],
-                              changes=changes, substantive=substantive, proposed_by=actor.id)
-        db.add(change)
-        db.flush()
-        audit.record(db, actor, "notice.correction_proposed", f"notice:{notice.id}",
-                     change=change.id, fields=sorted({str(c["field"]) for c in changes}),
-                     substantive=substantive)
-    return change
+    return _propose(db, notice_id, reason, actor, ChangeKind.correction, data)
 
 
 def propose_withdrawal(db: Session, notice_id: int, reason: str,
                        actor: audit.Actor) -> NoticeChange:
     """Propose withdrawing (撤销) a published notice, with a public reason."""
+    return _propose(db, notice_id, reason, actor, ChangeKind.withdrawal, None)
+
+
+def _propose(db: Session, notice_id: int, reason: str, actor: audit.Actor, kind: ChangeKind,
+             data: NoticeInput | None) -> NoticeChange:
     reason = reason.strip()
     if not reason:
         raise PublicityError("reason-required")
@@ -235,12 +221,17 @@ def propose_withdrawal(db: Session, notice_id: int, reason: str,
         _published(notice)
         if any(c.status == ChangeStatus.pending for c in notice.changes):
             raise PublicityError("change-pending")
-        change = NoticeChange(notice=notice, kind=ChangeKind.withdrawal, reason=reason[:2000],
-                              changes=[], proposed_by=actor.id)
+        changes = _diff(notice, data) if data is not None else []
+        if data is not None and not changes:
+            raise PublicityError("no-changes")
+        substantive = any(c["field"] in SUBSTANTIVE_FIELDS for c in changes)
+        change = NoticeChange(notice=notice, kind=kind, reason=reason[:2000], changes=changes,
+                              substantive=substantive, proposed_by=actor.id)
         db.add(change)
         db.flush()
-        audit.record(db, actor, "notice.withdrawal_proposed", f"notice:{notice.id}",
-                     change=change.id)
+        audit.record(db, actor, f"notice.{kind}_proposed", f"notice:{notice.id}",
+                     change=change.id, fields=sorted({str(c["field"]) for c in changes}),
+                     substantive=substantive)
     return change
 
 
