@@ -22,12 +22,12 @@ from types import MappingProxyType
 import chinese_calendar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.db import transaction, utcnow
-from portal.models import CalendarDay, CalendarOverride, CalendarYear
+from portal.models import AuditEntry, CalendarDay, CalendarOverride, CalendarYear
 
 # Regulation on the selection and appointment of cadres, art. 42: "公示期不少于五个工作日".
 MIN_PUBLICITY_DAYS = 5
@@ -499,3 +499,15 @@ def import_year(db: Session, data: object, actor: audit.Actor) -> int:
             year_row.source, year_row.imported_at = parsed.source, utcnow()
         rebuild_days(db)
     return parsed.year
+
+
+def revision(db: Session) -> int:
+    """A number that changes whenever the calendar does (keys caches of date-dependent pages).
+
+    Every calendar change is audited, so the newest calendar audit entry identifies the state.
+    """
+    return db.scalar(
+        select(func.max(AuditEntry.seq)).where(
+            AuditEntry.action.in_(("calendar.set", "calendar.import"))
+        )
+    ) or 0

@@ -42,8 +42,11 @@ def _summaries(notices: list[Notice], today: dt.date) -> list[dict[str, Any]]:
 
 
 def _key(*parts: object) -> list[object]:
-    revision, _changed = queries.public_revision(db.session())
-    return [request.endpoint, revision, clock.today(), current_language(), *parts]
+    """What a public page depends on: data, calendar, local date, language, query."""
+    session = db.session()
+    revision, _changed = queries.public_revision(session)
+    return [request.endpoint, revision, workdays.revision(session), clock.today(),
+            current_language(), *parts]
 
 
 def _list_page(template: str, include_scheduled: bool, **extra: object) -> Response:
@@ -115,8 +118,7 @@ def notice(notice_id: int) -> Response:
         return render_template("publicity/notice.html", **summary,
                                changes=queries.published_changes(found), today=today)
 
-    return cacheable([request.endpoint, found.id, found.revision, today, current_language()],
-                     found.updated_at, render)
+    return cacheable(_key(found.id, found.revision), found.updated_at, render)
 
 
 @bp.route("/notices/feed.atom")
@@ -215,7 +217,7 @@ def api_notice(notice_id: int) -> Response:
     if found is None:
         abort(404)
     today = clock.today()
-    return cacheable([request.endpoint, found.id, found.revision, today], found.updated_at,
+    return cacheable(_key(found.id, found.revision), found.updated_at,
                      lambda: jsonify(notice_json(found, today)), mimetype="application/json")
 
 

@@ -523,3 +523,20 @@ def test_public_pages_do_not_issue_a_query_per_notice(app: Flask, client: FlaskC
                 assert client.get(path).status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_a_calendar_change_invalidates_cached_public_pages(app: Flask, client: FlaskClient,
+                                                           publish) -> None:
+    from portal import workdays
+
+    with at(dt.date(2026, 11, 27)):
+        notice_id = publish(approved_on=dt.date(2026, 11, 27))
+    with at(dt.date(2026, 12, 1)):
+        before = client.get(f"/notices/{notice_id}")
+        assert "剩余 4 个工作日" in before.get_data(as_text=True)
+        with app.app_context():
+            workdays.set_override(db.session(), dt.date(2026, 12, 3), False, audit.CLI)
+        after = client.get(f"/notices/{notice_id}",
+                           headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert "剩余 3 个工作日" in after.get_data(as_text=True)
