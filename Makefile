@@ -30,7 +30,7 @@ run: install
 	$(FLASK) portal init
 	$(FLASK) portal demo --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)  (logs never show client addresses)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	PORTAL_SECURE_COOKIES=false $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -6,10 +6,19 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from portal.config import Config, InstanceSecrets, NotInitialised
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<id:…>`: a database row id (1 … 2³¹−1)."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -26,6 +35,8 @@ def create_app(config: Config | None = None) -> Flask:
         static_folder="static",
     )
     app.extensions["portal.config"] = config
+    # Row ids in URLs: positive and within a 32-bit column, so a huge id is a 404, not a 500.
+    app.url_map.converters["id"] = IdConverter
     if config.proxy_count:
         n = config.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
@@ -46,7 +57,9 @@ def create_app(config: Config | None = None) -> Flask:
         # The form cookie only carries CSRF tokens; the public report form allows slow users.
         PERMANENT_SESSION_LIFETIME=24 * 3600,
         WTF_CSRF_TIME_LIMIT=12 * 3600,
-        WTF_CSRF_SSL_STRICT=config.secure_cookies,
+        # Referrer-Policy is no-referrer, so the Referer check would refuse every HTTPS form;
+        # the per-session token plus SameSite=Strict cookies carry the CSRF protection.
+        WTF_CSRF_SSL_STRICT=False,
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=False,
         RATELIMIT_STRATEGY="moving-window",

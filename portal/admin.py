@@ -54,7 +54,7 @@ def create_account() -> tuple[str, int]:
     return _accounts_page(issued=(user.username, code))
 
 
-@bp.route("/accounts/<int:user_id>/reset", methods=["POST"])
+@bp.route("/accounts/<id:user_id>/reset", methods=["POST"])
 @roles_required(Role.admin)
 def reset_account(user_id: int) -> Response | tuple[str, int]:
     """Reset a lost passphrase or TOTP device: sessions end, keys are destroyed."""
@@ -70,7 +70,7 @@ def reset_account(user_id: int) -> Response | tuple[str, int]:
     return _accounts_page(issued=(user.username, code))
 
 
-@bp.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/accounts/<id:user_id>/deactivate", methods=["POST"])
 @roles_required(Role.admin)
 def deactivate_account(user_id: int) -> Response | tuple[str, int]:
     """Deactivate an account; its sessions end at once."""
@@ -85,7 +85,7 @@ def deactivate_account(user_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("admin.accounts"), code=303)
 
 
-@bp.route("/accounts/<int:user_id>/roles", methods=["POST"])
+@bp.route("/accounts/<id:user_id>/roles", methods=["POST"])
 @roles_required(Role.admin)
 def set_roles(user_id: int) -> Response | tuple[str, int]:
     """Replace an account's roles (the person logs in again)."""

@@ -83,7 +83,8 @@ def _login_limit() -> str:
 
 def _safe_next(target: str | None) -> str:
     # Only local staff pages: never an absolute or scheme-relative URL (open redirect).
-    if target and target.startswith("/staff/") and "\\" not in target:
+    if (target and target.startswith("/staff/") and "\\" not in target
+            and target.isprintable() and target.isascii()):
         return target
     return url_for("auth.home")
 

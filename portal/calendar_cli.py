@@ -98,9 +98,10 @@ def import_command(file: Path) -> None:
         # utf-8-sig: a byte-order mark from a Windows editor is still UTF-8.
         data = json.loads(file.read_text(encoding="utf-8-sig"),
                           object_pairs_hook=_reject_duplicate_keys)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise click.ClickException(
-            _("%(file)s cannot be read as UTF-8 JSON: %(error)s", file=str(file), error=str(exc))
+            _("%(file)s cannot be read as UTF-8 JSON: %(error)s", file=str(file),
+              error=str(exc) or type(exc).__name__)
         ) from None
     try:
         year = workdays.import_year(db_session(), data, audit.CLI)

@@ -42,7 +42,7 @@ class Config:
     # flask-limiter storage; memory:// is per process, so production uses redis://.
     ratelimit_storage_uri: str = "memory://"
     # Secure cookies unless someone deliberately serves plain HTTP on localhost.
-    secure_cookies: bool = False
+    secure_cookies: bool = True
     # Behind a Tor onion service every client shares one address: per-address limits are off.
     behind_tor: bool = False
     # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are trusted. The address

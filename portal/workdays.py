@@ -15,14 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from types import MappingProxyType
 
 import chinese_calendar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -501,13 +501,15 @@ def import_year(db: Session, data: object, actor: audit.Actor) -> int:
     return parsed.year
 
 
-def revision(db: Session) -> int:
-    """A number that changes whenever the calendar does (keys caches of date-dependent pages).
+def revision(db: Session) -> tuple[int, datetime | None]:
+    """(revision, when) of the calendar's last change (keys caches of date-dependent pages).
 
     Every calendar change is audited, so the newest calendar audit entry identifies the state.
     """
-    return db.scalar(
-        select(func.max(AuditEntry.seq)).where(
-            AuditEntry.action.in_(("calendar.set", "calendar.import"))
-        )
-    ) or 0
+    row = db.execute(
+        select(AuditEntry.seq, AuditEntry.at)
+        .where(AuditEntry.action.in_(("calendar.set", "calendar.import")))
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    return (row.seq, row.at) if row else (0, None)

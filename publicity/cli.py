@@ -9,8 +9,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from portal import audit, clock, db
+from portal.models import Role, StaffUser
 from publicity import service
 from publicity.views import objection_channels
 
@@ -19,19 +21,29 @@ notices_cli = AppGroup("notices", help="Pre-appointment notices.")
 
 @notices_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_command(file: Path) -> None:
+@click.option("--as", "editor", metavar="USERNAME",
+              help="The publicity editor importing: recorded as author, so another must approve.")
+def import_command(file: Path, editor: str | None) -> None:
     """Import notices from a UTF-8 JSON file as drafts; print each id and computed period.
 
     A file with any invalid notice is rejected whole and nothing is written.
     """
+    actor = audit.CLI
+    if editor:
+        user = db.session().scalar(select(StaffUser).where(StaffUser.username == editor))
+        if user is None or not user.is_active or Role.publicity_editor not in user.role_names:
+            raise click.ClickException(_("%(name)s is not an active publicity editor.",
+                                         name=editor))
+        actor = audit.Actor(user.username, user.id)
     try:
         raw = json.loads(file.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(_("Not a UTF-8 JSON file: %(e)s", e=str(exc))) from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise click.ClickException(_("Not a UTF-8 JSON file: %(e)s",
+                                     e=str(exc) or type(exc).__name__)) from None
     config = current_app.extensions["portal.config"]
     try:
         created = service.import_notices(
-            db.session(), raw, audit.CLI, defaults=objection_channels(),
+            db.session(), raw, actor, defaults=objection_channels(),
             min_days=config.publicity_min_working_days,
         )
     except service.ImportRejected as exc:

@@ -12,7 +12,13 @@ from portal.models import Role
 from publicity import queries, service
 from publicity.forms import CorrectionForm, NoticeForm, OutcomeForm, ReasonForm
 from publicity.models import ChangeStatus, Notice, NoticeStatus
-from publicity.validation import FieldError, InvalidNotice, NoticeInput, parse_notice
+from publicity.validation import (
+    MAX_PERSONS,
+    FieldError,
+    InvalidNotice,
+    NoticeInput,
+    parse_notice,
+)
 from publicity.views import days_left, objection_channels
 
 bp = Blueprint("publicity_editor", __name__, url_prefix="/staff/publicity")
@@ -38,6 +44,9 @@ MESSAGES = {
     "bad-outcome": lambda p: _("Choose an outcome."),
     "period-not-over": lambda p: _("The appointment can proceed only after the period has "
                                    "closed."),
+    "person-decided": lambda p: _("A person of this notice already has a final outcome: a "
+                                  "substantive correction is no longer possible."),
+    "outcome-final": lambda p: _("This person's outcome is final and cannot be changed."),
     "objection-open": lambda p: _("An objection about this person is still being verified: "
                                   "the appointment cannot proceed."),
 }
@@ -90,7 +99,8 @@ def _attach(form: NoticeForm, errors: list[FieldError]) -> None:
 def _handle_person_buttons(form: NoticeForm) -> bool:
     """'Add a person' / 'remove the last person': re-render without saving."""
     if form.add_person.data:
-        form.persons.append_entry()
+        if len(form.persons) < MAX_PERSONS:
+            form.persons.append_entry()
         return True
     if form.remove_person.data:
         if len(form.persons) > 1:
@@ -147,7 +157,7 @@ def _form_from(notice: Notice, form_class: type[NoticeForm]) -> NoticeForm:
     return form
 
 
-@bp.route("/<int:notice_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:notice_id>/edit", methods=["GET", "POST"])
 @roles_required(EDITOR)
 def edit(notice_id: int) -> Response | tuple[str, int]:
     """Edit a draft (an approved notice is never edited in place)."""
@@ -163,8 +173,9 @@ def edit(notice_id: int) -> Response | tuple[str, int]:
         return render_template("publicity/editor_form.html", form=form, notice=notice), 200
     if _checked(form) and (data := _validate(form)):
         try:
+            version = int(form.version.data) if (form.version.data or "").isdigit() else 0
             service.update_draft(db.session(), notice.id, data, require_staff().actor,
-                                 int(form.version.data or 0), form.editor_note.data or "")
+                                 version, form.editor_note.data or "")
         except service.PublicityError as exc:
             flash(message(exc), "error")
             return render_template("publicity/editor_form.html", form=form, notice=notice), 409
@@ -173,7 +184,7 @@ def edit(notice_id: int) -> Response | tuple[str, int]:
     return render_template("publicity/editor_form.html", form=form, notice=notice), 400
 
 
-@bp.route("/<int:notice_id>")
+@bp.route("/<id:notice_id>")
 @roles_required(EDITOR)
 def detail(notice_id: int) -> str:
     """The notice as the public will see it, its planned period, changes and outcomes."""
@@ -186,6 +197,8 @@ def detail(notice_id: int) -> str:
             planned = service.planned_period(session, notice, today)
         except workdays.YearNotLoaded as exc:
             planned_error = workdays.year_not_loaded_message(exc.year)
+        except service.PublicityError as exc:
+            planned_error = message(exc)
     staff = require_staff()
     state = service.public_state(notice, today)
     return render_template(
@@ -200,13 +213,18 @@ def detail(notice_id: int) -> str:
     )
 
 
-@bp.route("/<int:notice_id>/approve", methods=["POST"])
+@bp.route("/<id:notice_id>/approve", methods=["POST"])
 @roles_required(EDITOR)
 def approve(notice_id: int) -> Response:
     """Four-eyes approval: the draft is published with its computed period."""
     # The button carries only its CSRF token, which CSRFProtect checks for every POST.
     try:
-        service.approve_notice(db.session(), notice_id, require_staff().actor, clock.today())
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    try:
+        service.approve_notice(db.session(), notice_id, require_staff().actor, clock.today(),
+                               version)
     except service.PublicityError as exc:
         flash(message(exc), "error")
     else:
@@ -214,7 +232,7 @@ def approve(notice_id: int) -> Response:
     return redirect(url_for(".detail", notice_id=notice_id), code=303)
 
 
-@bp.route("/<int:notice_id>/correct", methods=["GET", "POST"])
+@bp.route("/<id:notice_id>/correct", methods=["GET", "POST"])
 @roles_required(EDITOR)
 def correct(notice_id: int) -> Response | tuple[str, int]:
     """Propose a correction (更正); a second editor approves it."""
@@ -236,7 +254,7 @@ def correct(notice_id: int) -> Response | tuple[str, int]:
     return render_template("publicity/editor_correct.html", form=form, notice=notice), 400
 
 
-@bp.route("/<int:notice_id>/withdraw", methods=["POST"])
+@bp.route("/<id:notice_id>/withdraw", methods=["POST"])
 @roles_required(EDITOR)
 def withdraw(notice_id: int) -> Response:
     """Propose withdrawing (撤销) a published notice, with a public reason."""
@@ -253,7 +271,7 @@ def withdraw(notice_id: int) -> Response:
     return redirect(url_for(".detail", notice_id=notice_id), code=303)
 
 
-@bp.route("/changes/<int:change_id>/approve", methods=["POST"])
+@bp.route("/changes/<id:change_id>/approve", methods=["POST"])
 @roles_required(EDITOR)
 def approve_change(change_id: int) -> Response:
     """Four-eyes approval of a correction or withdrawal."""
@@ -267,7 +285,7 @@ def approve_change(change_id: int) -> Response:
     return redirect(url_for(".detail", notice_id=change.notice_id), code=303)
 
 
-@bp.route("/changes/<int:change_id>/cancel", methods=["POST"])
+@bp.route("/changes/<id:change_id>/cancel", methods=["POST"])
 @roles_required(EDITOR)
 def cancel_change(change_id: int) -> Response:
     """Drop a pending correction or withdrawal."""
@@ -278,7 +296,7 @@ def cancel_change(change_id: int) -> Response:
     return redirect(url_for(".index"), code=303)
 
 
-@bp.route("/persons/<int:person_id>/outcome", methods=["POST"])
+@bp.route("/persons/<id:person_id>/outcome", methods=["POST"])
 @roles_required(EDITOR)
 def outcome(person_id: int) -> Response:
     """Record 暂缓 / 办理任职手续 / 不予任用 for a person."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from portal import MAX_ID
 from publicity.models import (
     ChangeStatus,
     Notice,
@@ -43,9 +44,10 @@ class Cursor:
             return None
         try:
             day, ident = text.split("_", 1)
-            return cls(dt.date.fromisoformat(day), int(ident))
+            cursor = cls(dt.date.fromisoformat(day), int(ident))
         except ValueError:
             return None
+        return cursor if 0 < cursor.id <= MAX_ID and ident.isascii() else None
 
 
 @dataclass(frozen=True)
@@ -82,30 +84,42 @@ def current_notices(db: Session, today: dt.date, *, include_scheduled: bool) -> 
     ))
 
 
-def _archive_filter(query: Select[Notice], q: str, year: int | None) -> Select[Notice]:
+def _archive_filter(query: Select[Notice], year: int | None) -> Select[Notice]:
     if year:
         query = query.where(Notice.period_start >= dt.date(year, 1, 1),
                             Notice.period_start <= dt.date(year, 12, 31))
-    if q:
-        # A name is matched by prefix on the indexed column (a range, so the index serves it);
-        # posts, units and titles by substring within the already-narrowed published set.
-        by_name = select(NoticePerson.notice_id).where(or_(
-            NoticePerson.name == q,
-            and_(NoticePerson.name >= q, NoticePerson.name < q + "\U0010ffff")))
-        pattern = f"%{q.replace('%', '').replace('_', '')}%"
-        by_text = select(NoticePerson.notice_id).where(or_(
-            NoticePerson.current_post.like(pattern), NoticePerson.proposed_post.like(pattern)))
-        query = query.where(or_(
-            Notice.id.in_(by_name), Notice.id.in_(by_text),
-            Notice.issuer.like(pattern), Notice.title.like(pattern)))
     return query
+
+
+def _name_matches(q: str) -> Select[int]:
+    """Notices with a person whose name equals or starts with q: an index range, no scan."""
+    return select(NoticePerson.notice_id).where(or_(
+        NoticePerson.name == q,
+        and_(NoticePerson.name >= q, NoticePerson.name < q + "\U0010ffff")))
+
+
+def _text_filter(query: Select[Notice], q: str) -> Select[Notice]:
+    """Posts, units and titles containing q (a substring search, used when no name matches)."""
+    pattern = f"%{q.replace('%', '').replace('_', '')}%"
+    by_post = select(NoticePerson.notice_id).where(or_(
+        NoticePerson.current_post.like(pattern), NoticePerson.proposed_post.like(pattern)))
+    return query.where(or_(Notice.id.in_(by_post), Notice.issuer.like(pattern),
+                           Notice.title.like(pattern)))
 
 
 def archive(db: Session, q: str = "", year: int | None = None, after: Cursor | None = None,
             limit: int = PAGE_SIZE) -> Page:
     """Published notices, newest first, filtered by name/post/unit and year, keyset-paged."""
-    query = select(Notice).where(Notice.status.in_(PUBLISHED))
-    query = _archive_filter(query, q.strip()[:50], year)
+    query = _archive_filter(select(Notice).where(Notice.status.in_(PUBLISHED)), year)
+    q = q.strip()[:50]
+    if q:
+        # Most searches are for a person's name: served by the name index alone. Only when no
+        # name matches is q looked for in posts, units and titles.
+        names = _name_matches(q)
+        if db.scalar(names.limit(1)) is not None:
+            query = query.where(Notice.id.in_(names))
+        else:
+            query = _text_filter(query, q)
     if after:
         query = query.where(or_(Notice.period_start < after.period_start,
                                 and_(Notice.period_start == after.period_start,

@@ -37,9 +37,10 @@ from publicity.validation import (
 )
 
 NOTICE_FIELDS = ("title", "issuer", "phone", "letter_address", "visit_address")
+# Fields a published correction may change. cadre_id is internal: never part of a public change.
 PERSON_FIELDS = ("name", "gender", "ethnicity", "birth", "native_place", "education",
                  "work_start", "party", "current_post", "proposed_post",
-                 "exceptional_circumstance", "exceptional_reason", "resume", "cadre_id")
+                 "exceptional_circumstance", "exceptional_reason", "resume")
 
 
 class PublicityError(Exception):
@@ -145,17 +146,29 @@ def update_draft(db: Session, notice_id: int, data: NoticeInput, actor: audit.Ac
 
 
 def planned_period(db: Session, notice: Notice, today: dt.date) -> workdays.Period:
-    """The period the draft would get if approved today (raises YearNotLoaded)."""
-    start = max(notice.requested_start, today)
-    return workdays.publicity_period(workdays.load_calendar(db), start, notice.working_days)
+    """The period the draft would get if approved today.
+
+    Raises PublicityError("start-passed") or workdays.YearNotLoaded exactly as approval would.
+    """
+    if notice.requested_start < today:
+        raise PublicityError("start-passed", day=notice.requested_start.isoformat())
+    return workdays.publicity_period(workdays.load_calendar(db), notice.requested_start,
+                                     notice.working_days)
 
 
-def approve_notice(db: Session, notice_id: int, actor: audit.Actor, today: dt.date) -> Notice:
-    """A second editor approves and publishes a draft with its computed legal period."""
+def approve_notice(db: Session, notice_id: int, actor: audit.Actor, today: dt.date,
+                   version: int | None = None) -> Notice:
+    """A second editor approves and publishes a draft with its computed legal period.
+
+    `version` is the draft revision the approver reviewed: a draft changed since is refused,
+    so nobody can slip an unreviewed edit in between review and approval.
+    """
     with transaction(db):
         notice = _notice(db, notice_id)
         if notice.status != NoticeStatus.draft:
             raise PublicityError("not-a-draft")
+        if version is not None and notice.version != version:
+            raise PublicityError("stale")
         if actor.id in notice.editors:
             raise PublicityError("four-eyes")
         if notice.requested_start < today:
@@ -238,15 +251,20 @@ def _propose(db: Session, notice_id: int, reason: str, actor: audit.Actor, kind:
 def _apply_correction(db: Session, notice: Notice, change: NoticeChange,
                       today: dt.date) -> None:
     persons = {p.id: p for p in notice.persons}
+    decided = {p.id for p in notice.persons if p.outcome in (Outcome.appointed, Outcome.withdrawn)}
+    if change.substantive and decided:
+        raise PublicityError("person-decided")
     for c in change.changes:
         target = notice if c["person"] is None else persons[int(str(c["person"]))]
         setattr(target, str(c["field"]), c["new"])
     for person in notice.persons:
         person.exceptional = person.exceptional_circumstance is not None
     if change.substantive:
-        # A substantive correction restarts the period from its publication (today).
+        # A substantive correction restarts the period from its publication (today), but never
+        # before the start already announced: a scheduled notice keeps its announced start.
+        start = max(today, notice.period_start or today)
         try:
-            period = workdays.publicity_period(workdays.load_calendar(db), today,
+            period = workdays.publicity_period(workdays.load_calendar(db), start,
                                                notice.working_days)
         except workdays.YearNotLoaded as exc:
             raise PublicityError("year-not-loaded", year=exc.year) from None
@@ -309,6 +327,8 @@ def set_outcome(db: Session, person_id: int, outcome: str, actor: audit.Actor,
             if person.objections_open:
                 raise PublicityError("objection-open")
         before = person.outcome
+        if before in (Outcome.appointed, Outcome.withdrawn):
+            raise PublicityError("outcome-final")
         person.outcome = outcome
         person.outcome_at = utcnow()
         audit.record(db, actor, "notice.outcome", f"person:{person.id}",
@@ -375,6 +395,7 @@ def import_notices(db: Session, raw: object, actor: audit.Actor, *,
     created = []
     with transaction(db):
         for data, period in zip(parsed, periods, strict=True):
+            # The importing editor counts as an author: four-eyes applies to imports too.
             notice = Notice(status=NoticeStatus.draft, created_by=actor.id,
                             editors=[actor.id] if actor.id is not None else [])
             _fill(notice, data)

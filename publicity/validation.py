@@ -186,6 +186,12 @@ def _unknown_keys(c: _Collector, data: Mapping[str, object], allowed: tuple[str,
             c.error(str(key)[:40], _("Unknown field."))
 
 
+def party_text(data: Mapping[str, object]) -> str:
+    """The party field as typed, with full-width digits made ASCII ("" when not text)."""
+    raw = data.get("party")
+    return _ascii_digits(raw.strip()) if isinstance(raw, str) else ""
+
+
 def parse_person(data: object, index: int, start: dt.date | None,
                  errors: list[FieldError]) -> PersonInput | None:
     """Validate one person; append errors; return it when valid."""
@@ -215,6 +221,11 @@ def parse_person(data: object, index: int, start: dt.date | None,
             c.error("work_start", _("Must be after the date of birth."))
         elif age_at_work < 16:
             c.error("work_start", _("Work cannot start before the age of 16."))
+    if start:
+        latest = (start.year, start.month)
+        for name, value in (("work_start", work), ("party", _year_month(party_text(data)))):
+            if value and value > latest:
+                c.error(name, _("Cannot be after the start of publicity."))
     if birth and start:
         age = start.year - birth[0] - (1 if start.month < birth[1] else 0)
         if not 18 <= age <= 70:

@@ -7,6 +7,7 @@ local date and the language, and answer conditional requests with 304.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -41,24 +42,27 @@ def _summaries(notices: list[Notice], today: dt.date) -> list[dict[str, Any]]:
             for n in notices]
 
 
-def _key(*parts: object) -> list[object]:
-    """What a public page depends on: data, calendar, local date, language, query."""
+def _validators(*parts: object, changed_at: dt.datetime | None = None
+                ) -> tuple[list[object], dt.datetime | None]:
+    """What a public page depends on (data, calendar, local date, language, query), and when
+    the newest of its inputs changed."""
     session = db.session()
-    revision, _changed = queries.public_revision(session)
-    return [request.endpoint, revision, workdays.revision(session), clock.today(),
-            current_language(), *parts]
+    revision, published_at = queries.public_revision(session)
+    calendar, calendar_at = workdays.revision(session)
+    key = [request.endpoint, revision, calendar, clock.today(), current_language(), *parts]
+    times = [t for t in (changed_at or published_at, calendar_at) if t is not None]
+    return key, max(times) if times else None
 
 
 def _list_page(template: str, include_scheduled: bool, **extra: object) -> Response:
     session = db.session()
-    revision, changed_at = queries.public_revision(session)
     today = clock.today()
 
     def render() -> str:
         notices = queries.current_notices(session, today, include_scheduled=include_scheduled)
         return render_template(template, items=_summaries(notices, today), today=today, **extra)
 
-    return cacheable(_key(), changed_at, render)
+    return cacheable(*_validators(), render)
 
 
 @bp.route("/")
@@ -79,7 +83,7 @@ def _year_arg() -> int | None:
     raw = request.args.get("year", "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+    if not re.fullmatch(r"[0-9]{4}", raw) or not 2000 <= int(raw) <= 2100:
         abort(400)
     return int(raw)
 
@@ -92,7 +96,6 @@ def archive() -> Response:
     year = _year_arg()
     after = queries.Cursor.decode(request.args.get("after"))
     session = db.session()
-    _rev, changed_at = queries.public_revision(session)
     today = clock.today()
 
     def render() -> str:
@@ -100,10 +103,10 @@ def archive() -> Response:
         return render_template("publicity/archive.html", items=_summaries(page.notices, today),
                                q=q, year=year, next=page.next, today=today)
 
-    return cacheable(_key(q, year, after.encode() if after else ""), changed_at, render)
+    return cacheable(*_validators(q, year, after.encode() if after else ""), render)
 
 
-@bp.route("/notices/<int:notice_id>")
+@bp.route("/notices/<id:notice_id>")
 @public
 def notice(notice_id: int) -> Response:
     """One notice with its persons, period, objection channels and corrections."""
@@ -118,7 +121,8 @@ def notice(notice_id: int) -> Response:
         return render_template("publicity/notice.html", **summary,
                                changes=queries.published_changes(found), today=today)
 
-    return cacheable(_key(found.id, found.revision), found.updated_at, render)
+    return cacheable(*_validators(found.id, found.revision, changed_at=found.updated_at),
+                     render)
 
 
 @bp.route("/notices/feed.atom")
@@ -126,7 +130,7 @@ def notice(notice_id: int) -> Response:
 def feed() -> Response:
     """Atom feed of published notices, corrections and withdrawals."""
     session = db.session()
-    _rev, changed_at = queries.public_revision(session)
+    key, changed_at = _validators()
 
     def render() -> bytes:
         fg = FeedGenerator()
@@ -149,7 +153,7 @@ def feed() -> Response:
                                           changes=queries.published_changes(n)), type="html")
         return bytes(fg.atom_str(pretty=False))
 
-    return cacheable(_key(), changed_at, render, mimetype="application/atom+xml")
+    return cacheable(key, changed_at, render, mimetype="application/atom+xml")
 
 
 def _person_json(p: NoticePerson) -> dict[str, Any]:
@@ -194,7 +198,6 @@ def api_notices() -> Response:
     """Published notices as JSON, newest first; `next` links the following page."""
     after = queries.Cursor.decode(request.args.get("after"))
     session = db.session()
-    _rev, changed_at = queries.public_revision(session)
     today = clock.today()
 
     def render() -> Response:
@@ -205,11 +208,11 @@ def api_notices() -> Response:
             if page.next else None,
         )
 
-    return cacheable(_key(after.encode() if after else ""), changed_at, render,
+    return cacheable(*_validators(after.encode() if after else ""), render,
                      mimetype="application/json")
 
 
-@bp.route("/api/notices/<int:notice_id>")
+@bp.route("/api/notices/<id:notice_id>")
 @public
 def api_notice(notice_id: int) -> Response:
     """One published notice as JSON."""
@@ -217,7 +220,7 @@ def api_notice(notice_id: int) -> Response:
     if found is None:
         abort(404)
     today = clock.today()
-    return cacheable(_key(found.id, found.revision), found.updated_at,
+    return cacheable(*_validators(found.id, found.revision, changed_at=found.updated_at),
                      lambda: jsonify(notice_json(found, today)), mimetype="application/json")
 
 

@@ -77,6 +77,7 @@ def config_for_tests(tmp_path: Path, database_url: str, **changes: object) -> Co
         instance_path=instance,
         database_url=database_url,
         testing=True,
+        secure_cookies=False,
         staff_kdf_time_cost=1,
         staff_kdf_memory_kib=8,
         receipt_kdf_time_cost=1,

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 10:50:17.828021
+Create Date: 2026-11-27 11:08:00.768533
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notice'))
     )
     with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.create_index('ix_notice_archive_order', ['period_start', 'id'], unique=False)
         batch_op.create_index('ix_notice_public_order', ['status', 'period_start', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_updated_at'), ['updated_at'], unique=False)
@@ -125,5 +126,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notice_updated_at'))
         batch_op.drop_index(batch_op.f('ix_notice_status'))
         batch_op.drop_index('ix_notice_public_order')
+        batch_op.drop_index('ix_notice_archive_order')
 
     op.drop_table('notice')

@@ -316,3 +316,12 @@ def test_open_redirect_after_login_is_refused(client: FlaskClient, auth: AuthAct
         "next": "//evil.example/x", "csrf_token": csrf_token(client, "/staff/login")})
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/staff/")
+
+
+def test_next_with_control_characters_is_ignored(client: FlaskClient, make_staff) -> None:
+    member = make_staff("nick", "supervisor")
+    response = client.post("/staff/login", data={
+        "username": "nick", "passphrase": member.passphrase, "totp": member.next_code(),
+        "next": "/staff/\r\nSet-Cookie: x=1", "csrf_token": csrf_token(client, "/staff/login")})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/staff/")

@@ -116,12 +116,15 @@ def test_four_eyes_approval_through_the_editor_pages(app: Flask, editors) -> Non
         page = ed1.get(f"/staff/publicity/{notice_id}").get_data(as_text=True)
         assert "2026年11月30日至2026年12月4日（5个工作日）" in page
         assert "另一名编辑审核" in page  # ed1 sees that someone else must approve
+        seen = {"version": str(get_notice(app, notice_id).version)}
         refused = post_form(ed1, f"/staff/publicity/{notice_id}/approve",
-                            f"/staff/publicity/{notice_id}", {})
+                            f"/staff/publicity/{notice_id}", seen)
         assert refused.status_code == 303
         assert get_notice(app, notice_id).status == "draft"
+        page = ed2.get(f"/staff/publicity/{notice_id}").get_data(as_text=True)
+        assert f'name="version" value="{seen["version"]}"' in page
         approved = post_form(ed2, f"/staff/publicity/{notice_id}/approve",
-                             f"/staff/publicity/{notice_id}", {})
+                             f"/staff/publicity/{notice_id}", seen)
         assert approved.status_code == 303
     notice = get_notice(app, notice_id)
     assert notice.status == "approved"
@@ -540,3 +543,92 @@ def test_a_calendar_change_invalidates_cached_public_pages(app: Flask, client: F
                            headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     assert "剩余 3 个工作日" in after.get_data(as_text=True)
+
+
+def test_approval_refuses_a_draft_changed_after_review(app: Flask, editors) -> None:
+    with app.app_context():
+        notice = service.create_draft(db.session(), notice_input(), actor(app, editors[0]))
+        notice_id, reviewed = notice.id, notice.version
+        service.update_draft(db.session(), notice_id, notice_input(title="审核后被改动"),
+                             actor(app, editors[0]), reviewed)
+        with pytest.raises(service.PublicityError) as exc:
+            service.approve_notice(db.session(), notice_id, actor(app, editors[1]),
+                                   dt.date(2026, 11, 27), reviewed)
+    assert exc.value.code == "stale"
+    assert get_notice(app, notice_id).status == "draft"
+
+
+def test_correction_of_a_scheduled_notice_keeps_its_announced_start(app: Flask, editors,
+                                                                    publish) -> None:
+    with at(dt.date(2026, 11, 27)):
+        notice_id = publish(notice_input(dt.date(2026, 12, 7)),
+                            approved_on=dt.date(2026, 11, 27))
+    with app.app_context():
+        change = service.propose_correction(
+            db.session(), notice_id, notice_input(dt.date(2026, 12, 7),
+                                                  person(proposed_post="示例县县长助理"),
+                                                  person("李春燕", gender="女")),
+            "拟任职务更正。", actor(app, editors[0]))
+        service.approve_change(db.session(), change.id, actor(app, editors[1]),
+                               dt.date(2026, 11, 27))
+    notice = get_notice(app, notice_id)
+    assert (notice.period_start, notice.period_end) == (dt.date(2026, 12, 7),
+                                                        dt.date(2026, 12, 11))
+
+
+def test_final_outcomes_cannot_change_or_be_corrected_away(app: Flask, editors,
+                                                           publish) -> None:
+    with at(dt.date(2026, 11, 27)):
+        notice_id = publish(approved_on=dt.date(2026, 11, 27))
+    first = get_notice(app, notice_id).persons[0].id
+    ed = actor(app, editors[0])
+    with app.app_context():
+        session = db.session()
+        service.set_outcome(session, first, "withdrawn", ed, dt.date(2026, 12, 1))
+        with pytest.raises(service.PublicityError) as exc:
+            service.set_outcome(session, first, "appointed", ed, dt.date(2026, 12, 7))
+        assert exc.value.code == "outcome-final"
+        change = service.propose_correction(
+            session, notice_id, notice_input(dt.date(2026, 11, 30),
+                                             person("王立新", proposed_post="别的职务"),
+                                             person("李春燕", gender="女")),
+            "更正。", actor(app, editors[1]))
+        with pytest.raises(service.PublicityError) as exc:
+            service.approve_change(session, change.id, ed, dt.date(2026, 12, 8))
+        assert exc.value.code == "person-decided"
+
+
+@pytest.mark.parametrize("path", [
+    "/notices/archive?year=%C2%B2", "/notices/3000000000", "/api/notices/3000000000",
+    "/api/notices?after=2020-01-01_3000000000", "/notices/archive?q=%00",
+    "/notices/archive?after=2020-01-01_%EF%BC%91",
+])
+def test_hostile_public_urls_never_500(client: FlaskClient, path: str) -> None:
+    assert client.get(path).status_code in (200, 400, 404)
+
+
+def test_nul_in_a_login_is_a_400_not_a_500(client: FlaskClient, make_staff) -> None:
+    make_staff("nul", "supervisor")
+    token = csrf_token(client, "/staff/login")
+    response = client.post("/staff/login", data={"username": "a\x00b", "passphrase": "x",
+                                                 "totp": "1", "csrf_token": token})
+    assert response.status_code == 400
+
+
+def test_import_as_an_editor_keeps_four_eyes(app: Flask, runner, editors, tmp_path) -> None:
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps({"notices": [{
+        "title": "公示", "issuer": "中共示例县委组织部", "period_start": "2026-11-30",
+        "persons": [{"name": "张三", "gender": "男", "ethnicity": "汉族", "birth": "1980-05",
+                     "native_place": "示例", "education": "本科", "work_start": "2002-07",
+                     "party": "2001-06", "current_post": "甲", "proposed_post": "乙"}]}]},
+        ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(args=["notices", "import", str(path), "--as", "nobody"]).exit_code == 1
+    result = runner.invoke(args=["notices", "import", str(path), "--as", "ed1"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        notice_id = db.session().scalar(select(Notice.id))
+        with pytest.raises(service.PublicityError) as exc:
+            service.approve_notice(db.session(), notice_id, actor(app, editors[0]),
+                                   dt.date(2026, 11, 27))
+    assert exc.value.code == "four-eyes"

@@ -16,6 +16,8 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path) -> None:
     assert cfg.ratelimit_storage_uri == "memory://"
     assert cfg.timezone == "Asia/Shanghai"
     assert cfg.default_language == "zh"
+    # Secure cookies unless someone explicitly serves plain HTTP (make run does, locally).
+    assert cfg.secure_cookies is True
 
 
 def test_typed_values_are_parsed() -> None:

@@ -531,3 +531,9 @@ def test_any_name_is_accepted_clean_or_refused_on_name(name: str) -> None:
     assert 0 < len(accepted) <= 50
     assert accepted == " ".join(name.split())
     assert _visible(accepted)
+
+
+@pytest.mark.parametrize(("field", "value"), [("work_start", "2090-07"), ("party", "2095-06"),
+                                              ("party", "２０９５-０６")])
+def test_months_after_the_start_of_publicity_are_refused(field: str, value: str) -> None:
+    assert problems(notice(person(**{field: value}))) == [(0, field)]
