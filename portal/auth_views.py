@@ -78,7 +78,11 @@ def _login_username_key() -> str:
 
 
 def _login_limit() -> str:
-    return current_app.extensions["portal.config"].login_failure_limit
+    return str(current_app.extensions["portal.config"].login_failure_limit)
+
+
+def _account_limit() -> str:
+    return str(current_app.extensions["portal.config"].login_account_failure_limit)
 
 
 def _safe_next(target: str | None) -> str:
@@ -92,7 +96,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 303)
 @limiter.limit(
-    _login_limit, methods=["POST"], key_func=_login_username_key,
+    _account_limit, methods=["POST"], key_func=_login_username_key,
     deduct_when=lambda r: r.status_code != 303,
 )
 @public

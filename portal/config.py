@@ -64,8 +64,11 @@ class Config:
     # Staff sessions: idle and absolute lifetimes.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    # Failed staff logins allowed per client address (keyed hash) and per account.
+    # Failed staff logins allowed per client address (keyed hash)…
     login_failure_limit: str = "10 per 15 minutes"
+    # …and per account, from any address. Higher: anyone can spend it and lock the person
+    # out for a while, so it only stops guessing spread over many addresses.
+    login_account_failure_limit: str = "30 per 15 minutes"
     # Installation-wide ceiling used instead of per-address limits behind Tor.
     global_post_limit: str = "600 per minute"
     # Minimum publicity period in working days (never below 5, 条例 第四十二条).
