@@ -13,6 +13,7 @@ from publicity import queries, service
 from publicity.forms import CorrectionForm, NoticeForm, OutcomeForm, ReasonForm
 from publicity.models import ChangeStatus, Notice, NoticeStatus
 from publicity.validation import (
+    FIELD_LABELS,
     MAX_PERSONS,
     FieldError,
     InvalidNotice,
@@ -209,7 +210,7 @@ def detail(notice_id: int) -> str:
         changes=[c for c in notice.changes if c.status == ChangeStatus.pending],
         published_changes=queries.published_changes(notice),
         confirm=ReasonForm(formdata=None), outcome_form=OutcomeForm(formdata=None),
-        staff=staff,
+        staff=staff, field_labels=FIELD_LABELS,
     )
 
 
