@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from portal import crypto
@@ -116,8 +116,3 @@ def verify(db: Session, batch: int = 5000) -> ChainReport:
             prev, expected_seq, count, last_seq = e.mac, e.seq + 1, count + 1, e.seq
         db.expunge_all()
     return ChainReport(count, None)
-
-
-def count(db: Session) -> int:
-    """Number of entries (for tests and the admin page)."""
-    return db.scalar(select(func.count()).select_from(AuditEntry)) or 0

@@ -69,10 +69,6 @@ def account_error_message(exc: accounts.AccountError) -> str:
     return make() if make else _("The request could not be completed.")
 
 
-def _login_failed() -> bool:
-    return request.method == "POST"
-
-
 def _login_username_key() -> str:
     return "login-user:" + request.form.get("username", "").strip().lower()[:64]
 

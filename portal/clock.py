@@ -16,8 +16,3 @@ def zone() -> ZoneInfo:
 def today() -> dt.date:
     """Today's date in the configured time zone."""
     return dt.datetime.now(zone()).date()
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    """The local calendar date of an aware moment."""
-    return moment.astimezone(zone()).date()
