@@ -1,3 +1,278 @@
-"""Models of the casework package."""
+"""Models of queues, their keys, the routing table and cases (DESIGN.md, "Keys").
+
+Nothing a reporter wrote is stored in clear: report text, messages, identity and evidence are
+ciphertexts bound to their place. What stays in clear is the metadata casework and supervision
+need (queue, category, channel, state, real-name flag, dates), and reporter-originated times are
+truncated to the hour.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, utcnow
+
+
+class Queue(Base):
+    """A body that receives and handles cases (the organization department, the commission…)."""
+
+    __tablename__ = "queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    # Space-separated staff roles whose holders are this queue's members.
+    member_roles: Mapped[str] = mapped_column(String(200))
+    head_role: Mapped[str] = mapped_column(String(32))
+    # Reports concerning a body's own principal leader go here (the level above).
+    is_escalation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 0 until `queues init` gives the queue its first key pair.
+    current_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles whose holders are members of this queue."""
+        return frozenset(self.member_roles.split())
+
+
+class QueueEpoch(Base):
+    """One key pair of a queue; its private key exists only sealed to members and recovery."""
+
+    __tablename__ = "queue_epoch"
+    __table_args__ = (UniqueConstraint("queue_id", "epoch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(Integer)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    public_key_mac: Mapped[bytes] = mapped_column(LargeBinary)
+    # The private key sealed to the installation recovery key (offline custody).
+    recovery_wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QueueGrant(Base):
+    """A member's access to one epoch: the epoch private key sealed to their public key."""
+
+    __tablename__ = "queue_grant"
+    __table_args__ = (UniqueConstraint("epoch_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch_id: Mapped[int] = mapped_column(ForeignKey("queue_epoch.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    # The account's key generation the wrap was made for; a reset makes the grant stale.
+    key_generation: Mapped[int] = mapped_column(Integer)
+    wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryKey(Base):
+    """The installation's recovery public key; its secret was printed once for offline custody."""
+
+    __tablename__ = "recovery_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    public_key_mac: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CategoryKind(enum.StrEnum):
+    """What the form asks for a category (objections are bound to a notice and person)."""
+
+    ordinary = "ordinary"
+    objection = "objection"
+    suggestion = "suggestion"  # no person concerned is required
+
+
+class Category(Base):
+    """One row of the routing table: a report category, its sub-types and its queue."""
+
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default=CategoryKind.ordinary)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    # JSON list of {"zh": …, "en": …}
+    subtypes: Mapped[str] = mapped_column(Text, default="[]")
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    queue: Mapped[Queue] = relationship(lazy="joined")
+
+
+class CaseState(enum.StrEnum):
+    """Case states (PRODUCT.md, "Casework")."""
+
+    received = "received"
+    accepted = "accepted"
+    in_progress = "in_progress"
+    not_accepted = "not_accepted"
+    transferred = "transferred"
+    withdrawn = "withdrawn"
+    concluded = "concluded"
+    closed = "closed"
+
+
+class Channel(enum.StrEnum):
+    """How a report reached the portal."""
+
+    web = "web"
+    phone = "phone"
+    letter = "letter"
+    visit = "visit"
+
+
+class CaseCounter(Base):
+    """The last case number handed out in a year."""
+
+    __tablename__ = "case_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    """A report and everything that follows from it. Content lives in entries and files."""
+
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Random identity used as the cryptographic place of every ciphertext of this case.
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    case_no: Mapped[str] = mapped_column(String(20), unique=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    channel: Mapped[str] = mapped_column(String(8), default=Channel.web)
+    state: Mapped[str] = mapped_column(String(16), default=CaseState.received, index=True)
+    real_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    concerns_leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An objection to a published person (the notice and the person are public anyway).
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"), index=True)
+    notice_person_id: Mapped[int | None] = mapped_column(ForeignKey("notice_person.id"))
+    # Truncated to the hour (reporter-originated); the local calendar day drives deadlines.
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    # Queue key epoch the wrap below is sealed to, and Kr‖Ki‖Kid sealed to that epoch.
+    epoch_id: Mapped[int] = mapped_column(ForeignKey("queue_epoch.id"))
+    keys_wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    # The identity key pair's public half: anyone may seal an identity to it, only the queue
+    # (which holds the private half inside keys_wrap) opens it. MAC-authenticated.
+    identity_public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    identity_public_key_mac: Mapped[bytes] = mapped_column(LargeBinary)
+    # Reporter access: lookup = HMAC(pepper, receipt); Kr boxed under argon2id(receipt, salt).
+    receipt_lookup: Mapped[str | None] = mapped_column(String(64), unique=True)
+    receipt_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_box: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Unread reporter messages (for staff lists, without decrypting).
+    unread_replies: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    queue: Mapped[Queue] = relationship(lazy="joined")
+    category: Mapped[Category] = relationship(lazy="joined")
+
+
+class EntryKind(enum.StrEnum):
+    """What an entry of a case is, which also says under which key it is encrypted."""
+
+    report = "report"  # what the reporter filed (Kr)
+    reporter_message = "reporter_message"  # Kr
+    staff_message = "staff_message"  # Kr, visible to the reporter
+    note = "note"  # Ki, never visible to the reporter
+    identity = "identity"  # sealed to the case identity key (Kid)
+
+
+REPORTER_VISIBLE = (EntryKind.report, EntryKind.reporter_message, EntryKind.staff_message)
+
+
+class CaseEntry(Base):
+    """One encrypted entry: the report, a message either way, a note, an identity."""
+
+    __tablename__ = "case_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    # Staff author (None: the reporter, or a registration on their behalf).
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # Reporter entries: truncated to the hour.
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EvidenceFile(Base):
+    """An evidence file: name, type and what was removed are encrypted in `meta`."""
+
+    __tablename__ = "evidence_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    from_reporter: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    meta: Mapped[bytes] = mapped_column(LargeBinary)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+
+
+class EvidenceChunk(Base):
+    """One encrypted chunk of a file; its index and last-chunk flag are bound into the AD."""
+
+    __tablename__ = "evidence_chunk"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence_file.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ReporterSession(Base):
+    """A reporter's short session: Kr boxed under a key that exists only in their cookie.
+
+    The exact expiry lives in the signed cookie; the row keeps only the hour it was made, so
+    stale rows can be swept.
+    """
+
+    __tablename__ = "reporter_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    key_box: Mapped[bytes] = mapped_column(LargeBinary)
+    created_hour: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FormSubmission(Base):
+    """A used one-time form token: a double submit finds it and files nothing.
+
+    The receipt is kept boxed under a key derived from the token (which only the reporter's
+    page holds), so a repeated submit can show the same receipt again; rows are swept after a day.
+    """
+
+    __tablename__ = "form_submission"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    receipt_box: Mapped[bytes] = mapped_column(LargeBinary)
+    created_hour: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -6,7 +6,6 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import casework.models  # noqa: F401  (register the feature packages' tables)
-import intake.models  # noqa: F401
 import publicity.models  # noqa: F401
 from portal import models  # noqa: F401
 from portal.db import Base

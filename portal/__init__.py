@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import IO
 
-from flask import Flask
+from flask import Flask, Request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
@@ -12,6 +14,15 @@ from portal.config import Config, InstanceSecrets, NotInitialised
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_ID = 2**31 - 1
+
+
+class MemoryRequest(Request):
+    """Uploads stay in memory: a file is never spooled to disk in clear (DESIGN.md)."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None,
+                         content_length: int | None = None) -> IO[bytes]:
+        return io.BytesIO()
 
 
 class IdConverter(IntegerConverter):
@@ -35,6 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
         static_folder="static",
     )
     app.extensions["portal.config"] = config
+    app.request_class = MemoryRequest
     # Row ids in URLs: positive and within a 32-bit column, so a huge id is a 404, not a 500.
     app.url_map.converters["id"] = IdConverter
     if config.proxy_count:
@@ -91,11 +103,16 @@ def create_app(config: Config | None = None) -> Flask:
     # Templates link to other packages' pages only once those pages exist.
     app.jinja_env.globals["has_endpoint"] = app.view_functions.__contains__
 
-    # Feature command groups and demo content, registered from one list like the blueprints.
+    # Feature command groups, `portal init` steps and demo content, registered from one list
+    # like the blueprints.
+    from casework import demo as casework_demo
+    from casework import queues
+    from casework.cli import queues_cli
     from publicity import demo as publicity_demo
     from publicity.cli import notices_cli
 
-    for group in (notices_cli,):
+    for group in (notices_cli, queues_cli):
         app.cli.add_command(group)
-    app.extensions["portal.demo_loaders"] = [publicity_demo.load]
+    app.extensions["portal.init_steps"] = [queues.ensure_defaults]
+    app.extensions["portal.demo_loaders"] = [publicity_demo.load, casework_demo.load]
     return app

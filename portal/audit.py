@@ -56,8 +56,16 @@ def _key() -> bytes:
     return current_app.extensions["portal.secrets"].audit_mac_key
 
 
+def record_reporter_event(db: Session, action: str, target: str = "",
+                          **details: object) -> AuditEntry:
+    """A content-free reporter event; its time is kept only to the hour, like all
+    reporter-originated times (the chain order still places it among staff entries)."""
+    return record(db, REPORTER, action, target, _hour_only=True, **details)
+
+
 def record(
-    db: Session, actor: Actor, action: str, target: str = "", **details: object
+    db: Session, actor: Actor, action: str, target: str = "", *, _hour_only: bool = False,
+    **details: object
 ) -> AuditEntry:
     """Append one entry inside the caller's transaction (the caller owns the commit)."""
     if db.get_bind().dialect.name == "postgresql":
@@ -68,7 +76,8 @@ def record(
     seq, prev = (last.seq + 1, last.mac) if last else (1, "")
     entry = AuditEntry(
         seq=seq,
-        at=utcnow().replace(microsecond=0),
+        at=utcnow().replace(minute=0, second=0, microsecond=0) if _hour_only
+        else utcnow().replace(microsecond=0),
         actor_id=actor.id,
         actor=actor.label[:64],
         action=action,

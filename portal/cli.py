@@ -64,6 +64,9 @@ def init_command() -> None:
     session = db.session()
     with db.transaction(session):
         days = workdays.rebuild_days(session)
+    for step in current_app.extensions["portal.init_steps"]:
+        for line in step(session):
+            click.echo(_("Created %(what)s.", what=line))
     click.echo(_("Database is up to date; calendar holds %(n)s days.", n=days))
 
 

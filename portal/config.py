@@ -71,6 +71,23 @@ class Config:
     login_account_failure_limit: str = "30 per 15 minutes"
     # Installation-wide ceiling used instead of per-address limits behind Tor.
     global_post_limit: str = "600 per minute"
+    # Public report pages: per client address (keyed hash; off behind Tor) and an
+    # installation-wide ceiling (behind Tor, a solved proof-of-work exempts from it).
+    report_limit: str = "10 per hour"
+    report_ceiling: str = "300 per hour"
+    receipt_check_limit: str = "30 per hour"
+    receipt_check_ceiling: str = "1200 per hour"
+    followup_limit: str = "60 per hour"
+    followup_ceiling: str = "1200 per hour"
+    # Proof-of-work difficulty (leading zero bits of SHA-256) for the Tor-mode exemption; a
+    # phone solves 16 bits in a few seconds. Solved requests still meet their own, higher
+    # ceiling, because native code solves a token in milliseconds.
+    pow_bits: int = 16
+    pow_ceiling: str = "3000 per hour"
+    # A reporter session ends after this idle time, and when the browser closes.
+    reporter_idle_minutes: int = 30
+    # Images above this many pixels are refused (decompression bombs).
+    max_image_pixels: int = 60_000_000
     # Minimum publicity period in working days (never below 5, 条例 第四十二条).
     publicity_min_working_days: int = 5
     # Objection channels printed on every notice (defaults for new notices).

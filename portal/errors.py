@@ -37,6 +37,12 @@ DETAILS = {
     ),
     "unsupported-language": _l("This language is not supported. Choose 中文 or English."),
     "bad-encoding": _l("The form contained characters that are not valid UTF-8 text."),
+    "intake-closed": _l(
+        "Reports of this kind cannot be received online yet: the receiving office has not "
+        "finished setting up. Please use the telephone line 12380, a letter or a visit, or try "
+        "again later. Nothing you typed was kept."
+    ),
+    "honeypot": _l("The form could not be accepted. Please reload the page and fill it in again."),
     "not-initialised": _l(
         "The portal is not initialised yet. An administrator must run: flask --app wsgi portal init"
     ),

@@ -7,7 +7,6 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 import casework.models  # noqa: F401
-import intake.models  # noqa: F401
 import publicity.models  # noqa: F401
 from portal.db import Base
 

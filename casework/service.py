@@ -1,0 +1,95 @@
+"""Case services for queue members: open a case's keys, read it, write messages and notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework import content, queues
+from casework.models import Case, CaseEntry, EntryKind, EvidenceChunk, EvidenceFile
+from portal import accounts, audit, crypto
+from portal.db import transaction, utcnow
+
+
+class CaseError(Exception):
+    """A case action that cannot be done; `code` names the reason."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def unlock(db: Session, staff: accounts.CurrentStaff, case: Case) -> content.CaseKeys:
+    """The case keys, opened with the member's grant to the case's queue epoch."""
+    if not staff.roles & case.queue.roles:
+        raise CaseError("not-your-queue")
+    try:
+        epoch_private = queues.epoch_private_key(db, staff, case.epoch_id)
+    except queues.QueueError:
+        raise CaseError("no-access") from None
+    return content.CaseKeys.unseal(epoch_private, case.keys_wrap)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A decrypted entry for a queue member (identities stay sealed until a reveal)."""
+
+    kind: str
+    author_id: int | None
+    payload: dict[str, object]
+
+
+def entry_key(keys: content.CaseKeys, kind: str) -> bytes:
+    """Which key an entry kind is encrypted under."""
+    return keys.internal if kind == EntryKind.note else keys.content
+
+
+def read_entries(db: Session, case: Case, keys: content.CaseKeys) -> list[Entry]:
+    """The report, the conversation and the notes, decrypted (identity entries excluded)."""
+    rows = db.scalars(select(CaseEntry).where(CaseEntry.case_id == case.id,
+                                              CaseEntry.kind != EntryKind.identity)
+                      .order_by(CaseEntry.id))
+    return [Entry(e.kind, e.author_id,
+                  content.decrypt_entry(entry_key(keys, e.kind), case.uid, e.uid, e.kind, e.body))
+            for e in rows]
+
+
+def read_identities(db: Session, case: Case, keys: content.CaseKeys) -> list[dict[str, object]]:
+    """The real-name identities of a case (callers audit this as a reveal, with a reason)."""
+    rows = db.scalars(select(CaseEntry).where(CaseEntry.case_id == case.id,
+                                              CaseEntry.kind == EntryKind.identity)
+                      .order_by(CaseEntry.id))
+    return [content.open_identity(keys.identity, case.uid, e.uid, e.body) for e in rows]
+
+
+def read_file(db: Session, case: Case, keys: content.CaseKeys,
+              file_id: int) -> tuple[dict[str, object], bytes]:
+    """One evidence file's metadata and bytes, every chunk authenticated in order."""
+    row = db.get(EvidenceFile, file_id)
+    if row is None or row.case_id != case.id:
+        raise CaseError("no-such-file")
+    chunks = db.scalars(select(EvidenceChunk.data).where(EvidenceChunk.file_id == row.id)
+                        .order_by(EvidenceChunk.idx)).all()
+    if len(chunks) != row.chunk_count:
+        raise crypto.DecryptionFailed("file: chunk count")
+    data = b"".join(content.decrypt_file(keys.content, case.uid, row.uid, chunks))
+    return content.decrypt_file_meta(keys.content, case.uid, row.uid, row.meta), data
+
+
+def add_entry(db: Session, staff: accounts.CurrentStaff, case_id: int, kind: EntryKind,
+              text: str) -> None:
+    """A message to the reporter (Kr) or an internal note (Ki), audited without content."""
+    if kind not in (EntryKind.staff_message, EntryKind.note):
+        raise CaseError("bad-kind")
+    case = db.get(Case, case_id)
+    if case is None:
+        raise CaseError("no-such-case")
+    keys = unlock(db, staff, case)
+    entry_uid = crypto.random_bytes(16).hex()
+    body = content.encrypt_entry(entry_key(keys, kind), case.uid, entry_uid, kind, {"text": text})
+    with transaction(db):
+        db.add(CaseEntry(case_id=case.id, uid=entry_uid, kind=kind, author_id=staff.user_id,
+                         created_at=utcnow(), body=body))
+        audit.record(db, staff.actor, f"case.{kind}", case.case_no)

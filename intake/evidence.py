@@ -1,0 +1,500 @@
+"""Evidence files: decide the type by content, validate it, and strip metadata losslessly.
+
+The client's file name and Content-Type are never trusted: the type comes from the bytes,
+is confirmed by parsing them with the matching library, and identifying metadata (EXIF,
+GPS, XMP, IPTC, comments, document authors, audio tags) is removed without re-encoding
+the content. Everything happens in memory; nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import struct
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
+
+import filetype
+import mutagen
+import mutagen.apev2
+import mutagen.flac
+import mutagen.mp4
+import olefile
+import pikepdf
+from defusedxml import ElementTree as SafeET
+from PIL import ExifTags, Image
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_ZIP_MAX_MEMBERS = 5_000
+_ZIP_EXPANSION = 10  # total uncompressed size allowed, as a multiple of max_bytes
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_SNIFFED = {  # filetype's extension -> (kind, MIME type we store, extension we store)
+    "jpg": ("jpeg", "image/jpeg", "jpg"), "png": ("png", "image/png", "png"),
+    "apng": ("png", "image/png", "png"), "webp": ("webp", "image/webp", "webp"),
+    "pdf": ("pdf", "application/pdf", "pdf"),
+    "mp3": ("audio", "audio/mpeg", "mp3"), "m4a": ("audio", "audio/mp4", "m4a"),
+    "aac": ("audio", "audio/aac", "aac"), "ogg": ("audio", "audio/ogg", "ogg"),
+    "wav": ("audio", "audio/wav", "wav"), "amr": ("audio", "audio/amr", "amr"),
+    "flac": ("audio", "audio/flac", "flac"),
+    "mp4": ("video", "video/mp4", "mp4"), "m4v": ("video", "video/mp4", "mp4"),
+    "mov": ("video", "video/quicktime", "mov"), "3gp": ("video", "video/3gpp", "3gp"),
+    "webm": ("video", "video/webm", "webm"), "avi": ("video", "video/x-msvideo", "avi"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CleanFile:
+    """A validated evidence file with its metadata removed."""
+
+    kind: str
+    mime: str
+    extension: str
+    data: bytes
+    removed: tuple[str, ...]
+    warning: bool
+
+
+class EvidenceRejected(Exception):
+    """The file is refused; ``code`` says why (e.g. "not-allowed", "corrupt")."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def clean(data: bytes, *, max_bytes: int, max_pixels: int = 50_000_000) -> CleanFile:
+    """Identify ``data`` by content, validate it and return it without metadata.
+
+    Raises :class:`EvidenceRejected` when the file is empty, too large, of a type we do
+    not accept, or does not parse as the type its content claims.
+    """
+    if not data:
+        raise EvidenceRejected("empty")
+    if len(data) > max_bytes:
+        raise EvidenceRejected("too-large")
+    if data.startswith(_OLE_MAGIC):
+        return _ole(data)
+    if data.startswith(_ZIP_MAGIC):
+        return _ooxml(data, max_bytes)
+    guess = filetype.guess(data)
+    if guess is None:
+        return _text(data)
+    if guess.extension not in _SNIFFED:
+        raise EvidenceRejected("not-allowed")
+    kind, mime, extension = _SNIFFED[guess.extension]
+    warning = False
+    if kind in _STRIPPERS:
+        cleaned, removed = _image(data, kind, max_pixels)
+    elif kind == "pdf":
+        cleaned, removed = _pdf(data)
+    elif kind == "audio":
+        cleaned, removed, warning = _audio(data, extension)
+    else:
+        cleaned, removed, warning = _video(data, extension), [], True
+    return CleanFile(kind, mime, extension, cleaned, tuple(dict.fromkeys(removed)), warning)
+
+
+@contextlib.contextmanager
+def _parse_guard() -> Iterator[None]:
+    """Turn any failure of a parser fed hostile input into a refusal, never a crash."""
+    try:
+        yield
+    except (EvidenceRejected, MemoryError):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise EvidenceRejected("too-many-pixels") from exc
+    except Exception as exc:  # any parser failure on untrusted bytes means "corrupt"
+        raise EvidenceRejected("corrupt") from exc
+
+
+# --- images ----------------------------------------------------------------------------
+
+
+def _image(data: bytes, kind: str, max_pixels: int) -> tuple[bytes, list[str]]:
+    """Strip metadata, then check the result opens, is small enough and decodes fully."""
+    pil_format = kind.upper()
+    with _parse_guard():
+        cleaned, removed = _STRIPPERS[kind](data)
+        # Image.open reads only the header, so the size is known before any decoding.
+        with Image.open(io.BytesIO(cleaned), formats=[pil_format]) as im:
+            width, height = im.size
+            if width * height > max_pixels:
+                raise EvidenceRejected("too-many-pixels")
+            im.verify()
+        with Image.open(io.BytesIO(cleaned), formats=[pil_format]) as im:
+            im.load()
+    return cleaned, removed
+
+
+def _exif_codes(payload: bytes) -> list[str]:
+    """Name what an EXIF block held; it is dropped whole whatever this finds."""
+    codes = ["exif"]
+    exif = Image.Exif()
+    with contextlib.suppress(Exception):  # malformed EXIF only makes the report vaguer
+        exif.load(payload)
+        if exif.get_ifd(ExifTags.IFD.GPSInfo):
+            codes.append("gps")
+        if exif.get_ifd(ExifTags.IFD.IFD1):
+            codes.append("thumbnail")
+    return codes
+
+
+_JPEG_SOS, _JPEG_EOI, _JPEG_APP0, _JPEG_APP1 = 0xDA, 0xD9, 0xE0, 0xE1
+_JPEG_KEEP_APP = {0xE2: b"ICC_PROFILE\x00", 0xEE: b"Adobe"}  # colour information
+# The first marker after entropy-coded data: 0xFF not followed by stuffing, RST or fill.
+_JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def _strip_jpeg(data: bytes) -> tuple[bytes, list[str]]:
+    """Copy SOI…EOI keeping image segments and scans verbatim, dropping metadata segments."""
+    if not data.startswith(b"\xff\xd8"):
+        raise EvidenceRejected("corrupt")
+    out, removed, pos = [b"\xff\xd8"], [], 2
+    while True:
+        if data[pos : pos + 1] != b"\xff":
+            raise EvidenceRejected("corrupt")
+        while data[pos + 1 : pos + 2] == b"\xff":  # fill bytes before a marker
+            pos += 1
+        marker = data[pos + 1] if pos + 1 < len(data) else -1
+        if marker == _JPEG_EOI:
+            out.append(b"\xff\xd9")
+            if pos + 2 < len(data):
+                removed.append("trailer")
+            return b"".join(out), removed
+        if marker < 0 or pos + 4 > len(data):
+            raise EvidenceRejected("corrupt")
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if end < pos + 4 or end > len(data):
+            raise EvidenceRejected("corrupt")
+        kept, codes = _jpeg_segment(marker, data[pos + 4 : end])
+        removed.extend(codes)
+        if kept is not None:
+            out.append(bytes([0xFF, marker]) + (len(kept) + 2).to_bytes(2, "big") + kept)
+        pos = end
+        if marker == _JPEG_SOS:
+            scan_end = _JPEG_SCAN_END.search(data, pos)
+            if scan_end is None:
+                raise EvidenceRejected("corrupt")
+            out.append(data[pos : scan_end.start()])
+            pos = scan_end.start()
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> tuple[bytes | None, list[str]]:
+    """Return the payload to keep (None drops the segment) and what was removed."""
+    if marker == _JPEG_APP0 and payload.startswith(b"JFIF\x00") and len(payload) >= 14:
+        if payload[12] or payload[13]:  # JFIF's own uncompressed thumbnail
+            return payload[:12] + b"\x00\x00", ["thumbnail"]
+        return payload[:14], []
+    if marker in _JPEG_KEEP_APP and payload.startswith(_JPEG_KEEP_APP[marker]):
+        return payload, []
+    if marker == _JPEG_APP1 and payload.startswith(b"Exif\x00"):
+        return None, _exif_codes(payload)
+    if marker == _JPEG_APP1 and payload.startswith(b"http://ns.adobe.com/"):
+        return None, ["xmp"]  # standard and extended XMP packets
+    if marker == 0xED:
+        return None, ["iptc"]
+    if marker == 0xFE:
+        return None, ["comment"]
+    if 0xE0 <= marker <= 0xEF:
+        return None, ["app-data"]  # JFXX thumbnails, MPF, FlashPix, vendor blocks…
+    return payload, []
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_KEEP = frozenset(  # what rendering needs, APNG animation included
+    b"IHDR PLTE IDAT IEND tRNS gAMA cHRM sRGB iCCP sBIT pHYs bKGD".split()
+    + b"acTL fcTL fdAT cICP cLLI mDCV".split()
+)
+
+
+def _strip_png(data: bytes) -> tuple[bytes, list[str]]:
+    """Copy the chunks needed for rendering; drop text, EXIF, time and private chunks."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise EvidenceRejected("corrupt")
+    out, removed, pos = [_PNG_SIGNATURE], [], len(_PNG_SIGNATURE)
+    while True:
+        if pos + 12 > len(data):
+            raise EvidenceRejected("corrupt")
+        length, chunk_type = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if end > len(data):
+            raise EvidenceRejected("corrupt")
+        payload = data[pos + 8 : end - 4]
+        if chunk_type in _PNG_KEEP:
+            out.append(data[pos:end])
+        elif chunk_type == b"eXIf":
+            removed.extend(_exif_codes(payload))
+        elif chunk_type == b"iTXt" and payload.startswith(b"XML:com.adobe.xmp\x00"):
+            removed.append("xmp")
+        elif chunk_type in (b"tEXt", b"zTXt", b"iTXt"):
+            removed.append("png-text")
+        else:
+            removed.append("timestamp" if chunk_type == b"tIME" else "app-data")
+        pos = end
+        if chunk_type == b"IEND":
+            if pos < len(data):
+                removed.append("trailer")
+            return b"".join(out), removed
+
+
+def _riff_walk(data: bytes, form: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """Split a RIFF file into (fourcc, payload) chunks; also say if bytes trail it."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != form:
+        raise EvidenceRejected("corrupt")
+    end = 8 + int.from_bytes(data[4:8], "little")
+    if end > len(data):
+        raise EvidenceRejected("corrupt")
+    chunks, pos = [], 12
+    while pos < end:
+        if pos + 8 > end:
+            raise EvidenceRejected("corrupt")
+        fourcc, size = struct.unpack_from("<4sI", data, pos)
+        if pos + 8 + size > end:
+            raise EvidenceRejected("corrupt")
+        chunks.append((fourcc, data[pos + 8 : pos + 8 + size]))
+        pos += 8 + size + (size & 1)
+    return chunks, end < len(data)
+
+
+def _riff_build(form: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    body = b"".join(
+        fourcc + struct.pack("<I", len(p)) + p + b"\x00" * (len(p) & 1) for fourcc, p in chunks
+    )
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + form + body
+
+
+_WEBP_KEEP = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP"})
+_VP8X_EXIF_XMP = 0x08 | 0x04
+
+
+def _strip_webp(data: bytes) -> tuple[bytes, list[str]]:
+    """Drop the EXIF/XMP chunks, clear their VP8X flags and rebuild the RIFF size."""
+    chunks, trailing = _riff_walk(data, b"WEBP")
+    kept, removed = [], ["trailer"] if trailing else []
+    for fourcc, payload in chunks:
+        if fourcc in _WEBP_KEEP:
+            if fourcc == b"VP8X" and payload:
+                payload = bytes([payload[0] & ~_VP8X_EXIF_XMP & 0xFF]) + payload[1:]
+            kept.append((fourcc, payload))
+        elif fourcc == b"EXIF":
+            removed.extend(_exif_codes(payload))
+        else:
+            removed.append("xmp" if fourcc == b"XMP " else "app-data")
+    return _riff_build(b"WEBP", kept), removed
+
+
+_STRIPPERS: dict[str, Callable[[bytes], tuple[bytes, list[str]]]] = {
+    "jpeg": _strip_jpeg,
+    "png": _strip_png,
+    "webp": _strip_webp,
+}
+
+
+# --- PDF -------------------------------------------------------------------------------
+
+_PDF_KEYS = ((pikepdf.Name.Metadata, "pdf-xmp"), (pikepdf.Name.PieceInfo, "pdf-private"))
+
+
+def _pdf(data: bytes) -> tuple[bytes, list[str]]:
+    """Drop Info, every /Metadata and /PieceInfo; a full rewrite drops old revisions."""
+    removed: list[str] = []
+    out = io.BytesIO()
+    with _parse_guard():
+        try:
+            pdf = pikepdf.open(io.BytesIO(data))
+        except pikepdf.PasswordError as exc:
+            raise EvidenceRejected("encrypted-pdf") from exc
+        with pdf:
+            if len(pdf.pages) == 0:
+                raise EvidenceRejected("corrupt")
+            info = pdf.trailer.get(pikepdf.Name.Info)
+            if info is not None:
+                if isinstance(info, pikepdf.Dictionary) and len(info) > 0:
+                    removed.append("pdf-info")
+                del pdf.trailer[pikepdf.Name.Info]
+            for obj in pdf.objects:
+                if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                    continue
+                for key, code in _PDF_KEYS:
+                    if key in obj:
+                        del obj[key]
+                        removed.append(code)
+            pdf.save(out, encryption=False)
+    return out.getvalue(), removed
+
+
+# --- office ----------------------------------------------------------------------------
+
+_OOXML_MAINS = {  # content type of the main part -> (kind, MIME type of the file)
+    f"{mime}.main+xml": (kind, mime)
+    for kind, mime in (
+        ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    )
+}
+_OOXML_PROPS_TYPES = frozenset(
+    {
+        "application/vnd.openxmlformats-package.core-properties+xml",
+        "application/vnd.openxmlformats-officedocument.extended-properties+xml",
+        "application/vnd.openxmlformats-officedocument.custom-properties+xml",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.people+xml",
+    }
+)
+_OOXML_PROPS_PATHS = frozenset({"docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"})
+_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+def _ooxml(data: bytes, max_bytes: int) -> CleanFile:
+    """Accept a Word/Excel/PowerPoint package; blank its property parts; refuse other zips."""
+    with _parse_guard(), zipfile.ZipFile(io.BytesIO(data)) as src:
+        members = [info for info in src.infolist() if not info.is_dir()]
+        if (
+            len(members) > _ZIP_MAX_MEMBERS
+            or sum(info.file_size for info in members) > _ZIP_EXPANSION * max_bytes
+        ):
+            raise EvidenceRejected("too-large")
+        names = {info.filename for info in members}
+        if len(names) != len(members):
+            raise EvidenceRejected("corrupt")
+        if "[Content_Types].xml" not in names or "_rels/.rels" not in names:
+            raise EvidenceRejected("not-allowed")
+        types = SafeET.fromstring(src.read("[Content_Types].xml"))
+        overrides = {
+            str(el.get("PartName", "")).lstrip("/"): str(el.get("ContentType", ""))
+            for el in types.iter(f"{_CT_NS}Override")
+        }
+        declared = [str(el.get("ContentType", "")).lower() for el in types]
+        if any("macroenabled" in ct or "vbaproject" in ct for ct in declared) or any(
+            name.lower().endswith("vbaproject.bin") for name in names
+        ):
+            raise EvidenceRejected("macro")
+        mains = [(part, _OOXML_MAINS[ct]) for part, ct in overrides.items() if ct in _OOXML_MAINS]
+        if len(mains) != 1 or mains[0][0] not in names:
+            raise EvidenceRejected("not-allowed")
+        kind, mime = mains[0][1]
+        props = {p for p, ct in overrides.items() if ct in _OOXML_PROPS_TYPES}
+        cleaned, removed = _rewrite_zip(src, members, props | _OOXML_PROPS_PATHS)
+    return CleanFile(kind, mime, kind, cleaned, removed, warning=False)
+
+
+def _rewrite_zip(
+    src: zipfile.ZipFile, members: list[zipfile.ZipInfo], props: set[str]
+) -> tuple[bytes, tuple[str, ...]]:
+    """Copy every member's content; property parts become empty root elements.
+
+    Fresh ZipInfo entries also drop member timestamps, extra fields and the zip comment.
+    """
+    removed: list[str] = []
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in members:
+            body = src.read(info)
+            if info.filename in props:
+                root = SafeET.fromstring(body)
+                if len(root) or root.attrib:
+                    removed.append("office-author")
+                body = _empty_xml(str(root.tag))
+            dst.writestr(zipfile.ZipInfo(info.filename, _ZIP_EPOCH), body, zipfile.ZIP_DEFLATED)
+    return out.getvalue(), tuple(dict.fromkeys(removed))
+
+
+def _empty_xml(tag: str) -> bytes:
+    """An XML document holding only an empty element of the given ``{namespace}name``."""
+    namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    xmlns = f" xmlns={quoteattr(namespace)}" if namespace else ""
+    declaration = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    return f"{declaration}<{local}{xmlns}/>".encode()
+
+
+_OLE_STREAMS = (
+    ("WordDocument", "doc", "application/msword"),
+    ("Workbook", "xls", "application/vnd.ms-excel"),
+    ("Book", "xls", "application/vnd.ms-excel"),
+    ("PowerPoint Document", "ppt", "application/vnd.ms-powerpoint"),
+)
+
+
+def _ole(data: bytes) -> CleanFile:
+    """Accept a legacy Word/Excel/PowerPoint file as is (its metadata stays: warning)."""
+    with _parse_guard(), olefile.OleFileIO(io.BytesIO(data)) as ole:
+        if ole.exists("Macros") or ole.exists("_VBA_PROJECT_CUR"):
+            raise EvidenceRejected("macro")
+        for stream, kind, mime in _OLE_STREAMS:
+            if ole.exists(stream):
+                return CleanFile(kind, mime, kind, data, (), warning=True)
+    raise EvidenceRejected("not-allowed")
+
+
+# --- audio and video -------------------------------------------------------------------
+
+_WAV_KEEP = frozenset({b"fmt ", b"fact", b"data"})
+
+
+def _audio(data: bytes, ext: str) -> tuple[bytes, list[str], bool]:
+    """Remove tags with mutagen (WAV: keep only its audio chunks); AMR has no parser."""
+    if ext == "amr":
+        return data, [], True
+    removed: list[str] = []
+    if ext == "wav":
+        chunks, trailing = _riff_walk(data, b"WAVE")
+        kept = [(fourcc, payload) for fourcc, payload in chunks if fourcc in _WAV_KEEP]
+        if not {b"fmt ", b"data"} <= {fourcc for fourcc, _ in kept}:
+            raise EvidenceRejected("corrupt")
+        if len(kept) < len(chunks) or trailing:
+            removed.append("audio-tags")
+        data = _riff_build(b"WAVE", kept)
+    buf = io.BytesIO(data)
+    with _parse_guard():
+        audio = mutagen.File(buf)
+        if audio is None:
+            raise EvidenceRejected("corrupt")
+    try:
+        if isinstance(audio, mutagen.flac.FLAC) and audio.pictures:
+            audio.clear_pictures()
+            removed.append("audio-tags")
+        if audio.tags:
+            removed.append("audio-tags")
+        buf.seek(0)
+        audio.delete(buf)
+        if ext == "mp3":
+            buf.seek(0)
+            mutagen.apev2.delete(buf)
+    except Exception:  # the format parsed but its tags could not be removed: keep it as is
+        return data, [], True
+    return buf.getvalue(), removed, False
+
+
+def _video(data: bytes, ext: str) -> bytes:
+    """Keep video as is (warning); MP4-family files must at least carry a parsable moov."""
+    if ext in ("mp4", "mov", "3gp"):
+        with _parse_guard():
+            mutagen.mp4.MP4(io.BytesIO(data))
+    return data
+
+
+# --- text ------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+_MARKUP_OR_SCRIPT = re.compile(r"[\s\ufeff\u200b-\u200d\u2060]*(?:<|#!)")
+
+
+def _text(data: bytes) -> CleanFile:
+    """Accept UTF-8 or GB18030 plain text, re-encoded as UTF-8; refuse markup and scripts."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise EvidenceRejected("unknown-type")
+    if _CONTROL.search(text):
+        raise EvidenceRejected("unknown-type")
+    if _MARKUP_OR_SCRIPT.match(text):
+        raise EvidenceRejected("not-allowed")
+    return CleanFile("text", "text/plain; charset=utf-8", "txt", text.encode(), (), False)

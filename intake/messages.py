@@ -1,0 +1,88 @@
+"""What the reporter reads: error messages, status labels, what was removed from files."""
+
+from __future__ import annotations
+
+import json
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from casework.models import CaseState, Category
+from intake.forms import localized
+
+INTAKE_ERRORS = {
+    "bad-category": _l("Choose one of the categories on the form."),
+    "queue-closed": _l("This kind of report cannot be received online yet."),
+    "receipt-format": _l("A receipt code has 20 digits. Please check what you typed."),
+    "receipt-unknown": _l("No report matches this receipt code. Check the digits; a report "
+                          "that was closed and deleted after its retention period cannot be "
+                          "opened any more."),
+    "case-closed": _l("This report is finished or withdrawn; nothing more can be added."),
+}
+
+EVIDENCE_ERRORS = {
+    "empty": _l("the file is empty."),
+    "too-large": _l("the file is too large (at most %(mb)d MB)."),
+    "unknown-type": _l("the type of this file could not be recognised."),
+    "not-allowed": _l("this type of file is not accepted (accepted: PDF, JPEG, PNG, WebP, Word, "
+                      "Excel, PowerPoint, plain text, audio and video)."),
+    "corrupt": _l("the file is damaged or is not what its type claims."),
+    "too-many-pixels": _l("the image has too many pixels."),
+    "encrypted-pdf": _l("the PDF is password-protected; send it without a password."),
+    "macro": _l("office files with macros are not accepted; save it without macros."),
+}
+
+# Plain-language status for the reporter (PRODUCT.md states, as a reporter understands them).
+STATE_LABELS = {
+    CaseState.received: _l("Received, waiting to be accepted"),
+    CaseState.accepted: _l("Accepted"),
+    CaseState.in_progress: _l("Being handled"),
+    CaseState.not_accepted: _l("Not accepted (see the answer below)"),
+    CaseState.transferred: _l("Transferred to the competent body"),
+    CaseState.withdrawn: _l("Withdrawn by you"),
+    CaseState.concluded: _l("Handling finished (see the answer below)"),
+    CaseState.closed: _l("Handling finished and archived"),
+}
+
+REMOVED_LABELS = {
+    "exif": _l("camera and device data (EXIF)"),
+    "gps": _l("GPS location"),
+    "thumbnail": _l("embedded preview image"),
+    "xmp": _l("XMP metadata"),
+    "iptc": _l("IPTC metadata"),
+    "comment": _l("embedded comments"),
+    "png-text": _l("text notes in the image"),
+    "timestamp": _l("modification time"),
+    "pdf-info": _l("document properties (author, software, dates)"),
+    "pdf-xmp": _l("XMP metadata"),
+    "office-author": _l("author and company properties"),
+    "audio-tags": _l("audio tags"),
+}
+
+
+def intake_error(code: str) -> str:
+    """The message for a filing or follow-up error."""
+    return str(INTAKE_ERRORS.get(code, _("The request could not be completed.")))
+
+
+def evidence_error(filename: str, code: str, max_bytes: int) -> str:
+    """The message for a refused file, naming it."""
+    reason = EVIDENCE_ERRORS.get(code, EVIDENCE_ERRORS["unknown-type"])
+    return _("File “%(name)s”: %(reason)s", name=filename,
+             reason=str(reason) % {"mb": max_bytes // (1024 * 1024)})
+
+
+def subtype_label(category: Category, value: str) -> str:
+    """The Chinese label of a sub-type choice "<category id>:<index>", or "" if it is not one
+    of this category's."""
+    prefix, _sep, index = value.partition(":")
+    if prefix != str(category.id) or not index.isdigit():
+        return ""
+    items = json.loads(category.subtypes or "[]")
+    i = int(index)
+    return str(items[i]["zh"]) if i < len(items) else ""
+
+
+def category_label(category: Category) -> str:
+    """A category's name in the page language."""
+    return localized(category.name_zh, category.name_en)

@@ -1,3 +1,0 @@
-"""Models of the intake package."""
-
-from __future__ import annotations

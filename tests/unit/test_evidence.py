@@ -1,0 +1,472 @@
+"""intake.evidence: type by content, validation, and lossless metadata removal."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+
+import mutagen
+import mutagen.flac
+import mutagen.mp4
+import mutagen.wave
+import pikepdf
+import pytest
+from defusedxml import ElementTree as SafeET
+from PIL import Image
+
+from intake.evidence import CleanFile, EvidenceRejected, clean
+from tests.unit import evidence_samples as s
+
+MAX = 5_000_000
+NAME = s.NAME.encode()
+
+
+def _clean(data: bytes, **kwargs: int) -> CleanFile:
+    return clean(data, max_bytes=kwargs.pop("max_bytes", MAX), **kwargs)
+
+
+def _refused(data: bytes, **kwargs: int) -> str:
+    with pytest.raises(EvidenceRejected) as caught:
+        _clean(data, **kwargs)
+    return caught.value.code
+
+
+def _pixels(data: bytes) -> tuple[str, tuple[int, int], bytes]:
+    with Image.open(io.BytesIO(data)) as im:
+        return im.mode, im.size, im.tobytes()
+
+
+def _absent(needles: list[bytes], haystack: bytes) -> None:
+    for needle in needles:
+        assert needle not in haystack, needle
+
+
+# --- JPEG ------------------------------------------------------------------------------
+
+
+def test_jpeg_loses_exif_gps_thumbnail_xmp_iptc_comment_but_keeps_pixels_and_icc() -> None:
+    source = s.jpeg_with_metadata()
+    thumbnail = s.thumbnail_jpeg()
+    needles = [s.GPS_RATIONALS, thumbnail, s.XMP_LATITUDE.encode(), NAME, s.COMMENT]
+    assert all(needle in source for needle in needles)  # the sample really carries them
+
+    result = _clean(source)
+
+    assert (result.kind, result.mime, result.extension) == ("jpeg", "image/jpeg", "jpg")
+    assert set(result.removed) >= {"exif", "gps", "thumbnail", "xmp", "iptc", "comment"}
+    assert result.warning is False
+    _absent([*needles, b"Exif\x00", b"http://ns.adobe.com/", b"Photoshop 3.0"], result.data)
+    assert _pixels(result.data) == _pixels(source)
+    with Image.open(io.BytesIO(result.data)) as im, Image.open(io.BytesIO(source)) as orig:
+        assert not im.getexif()
+        assert not {"exif", "xmp", "comment", "photoshop"} & set(im.info)
+        assert im.info["icc_profile"] == orig.info["icc_profile"]
+        assert "jfif" in im.info
+
+
+def test_progressive_jpeg_comment_between_scans_is_removed() -> None:
+    progressive = s.jpeg_with_metadata(progressive=True)
+    source = s.insert_before_second_scan(progressive, s.comment_segment(b"between-scans-zhangsan"))
+
+    result = _clean(source)
+
+    assert b"between-scans-zhangsan" not in result.data
+    scans = source.count(b"\xff\xda") - s.thumbnail_jpeg().count(b"\xff\xda")
+    assert scans > 1
+    assert result.data.count(b"\xff\xda") == scans
+    assert _pixels(result.data) == _pixels(source)
+
+
+def test_jpeg_without_metadata_passes_byte_for_byte_including_restart_markers() -> None:
+    buf = io.BytesIO()
+    s.noise_image().save(buf, "JPEG", restart_marker_blocks=1)
+    assert b"\xff\xd0" in buf.getvalue()
+
+    result = _clean(buf.getvalue())
+
+    assert result.data == buf.getvalue()
+    assert result.removed == ()
+
+
+def test_jpeg_trailer_after_eoi_is_dropped() -> None:
+    buf = io.BytesIO()
+    s.noise_image().save(buf, "JPEG")
+    result = _clean(buf.getvalue() + b"PK\x03\x04hidden-archive-of-zhangsan")
+
+    assert result.data == buf.getvalue()
+    assert result.removed == ("trailer",)
+
+
+def test_jfif_thumbnail_is_removed() -> None:
+    buf = io.BytesIO()
+    s.noise_image().save(buf, "JPEG")
+    plain = buf.getvalue()
+    thumb = bytes([9, 8, 7]) * 4  # a 2x2 RGB thumbnail inside the JFIF APP0 segment
+    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x02\x02" + thumb
+    app0_end = 4 + struct.unpack(">H", plain[4:6])[0]
+    source = plain[:2] + b"\xff\xe0" + struct.pack(">H", len(app0) + 2) + app0 + plain[app0_end:]
+
+    result = _clean(source)
+
+    assert thumb not in result.data
+    assert result.removed == ("thumbnail",)
+    assert _pixels(result.data) == _pixels(source)
+
+
+def test_corrupt_and_truncated_jpegs_are_refused() -> None:
+    assert _refused(b"\xff\xd8\xff\xe0" + b"garbage that is not a jpeg" * 20) == "corrupt"
+    buf = io.BytesIO()
+    s.noise_image().save(buf, "JPEG")
+    assert _refused(buf.getvalue()[: len(buf.getvalue()) // 2]) == "corrupt"
+
+
+def test_png_named_jpg_is_sniffed_as_png() -> None:
+    result = _clean(s.png_with_metadata())
+    assert (result.kind, result.mime, result.extension) == ("png", "image/png", "png")
+
+
+# --- PNG and WebP ----------------------------------------------------------------------
+
+
+def test_png_loses_text_xmp_exif_time_but_keeps_pixels() -> None:
+    source = s.png_with_metadata()
+    needles = [NAME, b"zhangsan", s.XMP_LATITUDE.encode(), s.GPS_RATIONALS, b"tIME", b"tEXt"]
+    needles += [b"zTXt", b"iTXt", b"eXIf"]
+    assert all(needle in source for needle in needles)
+
+    result = _clean(source)
+
+    _absent(needles, result.data)
+    assert set(result.removed) >= {"png-text", "xmp", "exif", "gps", "timestamp"}
+    assert _pixels(result.data) == _pixels(source)
+    with Image.open(io.BytesIO(result.data)) as im:
+        assert not im.getexif()
+        assert not {"Author", "Title", "Comment", "XML:com.adobe.xmp", "exif"} & set(im.info)
+
+
+@pytest.mark.parametrize(
+    "idat", [b"definitely not zlib", zlib.compress(b"\x00" * 10)], ids=["garbage", "short"]
+)
+def test_png_whose_pixel_data_does_not_decode_is_corrupt(idat: bytes) -> None:
+    ihdr = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)  # 8x8 RGB; CRCs all valid
+    png = b"\x89PNG\r\n\x1a\n" + b"".join(
+        s.png_chunk(kind, body) for kind, body in [(b"IHDR", ihdr), (b"IDAT", idat), (b"IEND", b"")]
+    )
+    assert _refused(png) == "corrupt"
+
+
+@pytest.mark.parametrize("size", [(100_000, 100_000), (10_000, 9_000), (8_000, 7_000)])
+def test_png_header_declaring_too_many_pixels_is_refused(size: tuple[int, int]) -> None:
+    bomb = s.png_header_only(*size)
+    assert len(bomb) < 200
+    assert _refused(bomb) == "too-many-pixels"
+
+
+def test_max_pixels_applies_to_real_images() -> None:
+    assert _refused(s.png_with_metadata(), max_pixels=64 * 48 - 1) == "too-many-pixels"
+    assert _clean(s.png_with_metadata(), max_pixels=64 * 48).kind == "png"
+
+
+def test_webp_loses_exif_and_xmp_and_decodes_the_same() -> None:
+    source = s.webp_with_metadata()
+    assert s.GPS_RATIONALS in source
+    assert NAME in source
+
+    result = _clean(source)
+
+    assert (result.kind, result.mime, result.extension) == ("webp", "image/webp", "webp")
+    _absent([s.GPS_RATIONALS, NAME, b"EXIF", b"XMP "], result.data)
+    assert set(result.removed) >= {"exif", "gps", "xmp"}
+    assert struct.unpack("<I", result.data[4:8])[0] == len(result.data) - 8
+    vp8x = result.data.index(b"VP8X")
+    assert result.data[vp8x + 8] & 0x0C == 0  # EXIF and XMP flags cleared
+    assert _pixels(result.data) == _pixels(source)
+
+
+# --- PDF -------------------------------------------------------------------------------
+
+
+def _pdf_forms(text: str) -> list[bytes]:
+    utf16 = b"\xfe\xff" + text.encode("utf-16-be")
+    return [text.encode(), utf16, utf16.hex().encode(), utf16.hex().upper().encode()]
+
+
+def _expanded(pdf_bytes: bytes) -> bytes:
+    """The PDF rewritten with every stream decoded, so content checks see everything."""
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        pdf.save(
+            out,
+            compress_streams=False,
+            stream_decode_level=pikepdf.StreamDecodeLevel.generalized,
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+        )
+    return out.getvalue()
+
+
+def test_pdf_loses_info_xmp_and_piece_info() -> None:
+    source = s.pdf_with_author()
+    assert any(form in source for form in _pdf_forms(s.NAME))
+
+    result = _clean(source)
+
+    assert (result.kind, result.mime, result.extension) == ("pdf", "application/pdf", "pdf")
+    assert set(result.removed) == {"pdf-info", "pdf-xmp", "pdf-private"}
+    for haystack in (result.data, _expanded(result.data)):
+        _absent([*_pdf_forms(s.NAME), b"ZHANGSAN-PC"], haystack)
+    with pikepdf.open(io.BytesIO(result.data)) as pdf:
+        assert pikepdf.Name.Info not in pdf.trailer
+        assert pikepdf.Name.Metadata not in pdf.Root
+        assert "dc:creator" not in pdf.open_metadata()
+        assert pikepdf.Name.PieceInfo not in pdf.pages[0].obj
+        assert len(pdf.pages) == 1
+
+
+def test_pdf_author_in_an_earlier_revision_is_gone() -> None:
+    source = s.pdf_with_incremental_update()
+    with pikepdf.open(io.BytesIO(source)) as pdf:
+        assert pikepdf.Name.Author not in pdf.docinfo  # invisible to a reader…
+    assert any(form in source for form in _pdf_forms(s.NAME))  # …but still in the bytes
+
+    result = _clean(source)
+
+    for haystack in (result.data, _expanded(result.data)):
+        _absent(_pdf_forms(s.NAME), haystack)
+    assert b"Report" not in result.data
+
+
+def test_pdf_needing_a_password_is_refused_and_owner_only_encryption_is_removed() -> None:
+    assert _refused(s.pdf_encrypted("user-secret")) == "encrypted-pdf"
+    result = _clean(s.pdf_encrypted(""))
+    with pikepdf.open(io.BytesIO(result.data)) as pdf:
+        assert not pdf.is_encrypted
+        assert pikepdf.Name.Info not in pdf.trailer
+
+
+def test_corrupt_pdf_is_refused() -> None:
+    assert _refused(b"%PDF-1.7\n" + b"\x00\x01 not a pdf body " * 50) == "corrupt"
+
+
+# --- Office Open XML -------------------------------------------------------------------
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.testzip() is None
+        return {info.filename: zf.read(info) for info in zf.infolist()}
+
+
+def test_docx_loses_authors_company_and_people_but_keeps_the_document() -> None:
+    source = s.ooxml()
+    secrets = [NAME, s.COMPANY.encode(), b"lisi", b"wangwu", b"zhangsan@example.gov.cn"]
+    assert all(any(x in body for body in _members(source).values()) for x in secrets)
+
+    result = _clean(source)
+
+    assert result.kind == result.extension == "docx"
+    assert result.mime == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert result.removed == ("office-author",)
+    members = _members(result.data)
+    assert list(members) == list(_members(source))
+    assert members["word/document.xml"] == s.DOCUMENT_XML
+    for body in members.values():
+        _absent([*secrets, b"2024-05-01T08:00:00Z"], body)
+    core = SafeET.fromstring(members["docProps/core.xml"])
+    core_ns = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+    assert core.tag == f"{{{core_ns}}}coreProperties"
+    assert len(core) == 0
+    app = SafeET.fromstring(members["docProps/app.xml"])
+    assert app.tag.endswith("extended-properties}Properties")
+    assert len(app) == 0
+    with zipfile.ZipFile(io.BytesIO(result.data)) as zf:
+        assert zf.comment == b""
+        assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert _clean(result.data).removed == ()  # still a valid package, nothing left to remove
+
+
+@pytest.mark.parametrize(
+    ("main_type", "part", "kind"),
+    [
+        (s.EXCEL_MAIN, "xl/workbook.xml", "xlsx"),
+        (s.POWERPOINT_MAIN, "ppt/presentation.xml", "pptx"),
+    ],
+)
+def test_xlsx_and_pptx_are_recognised(main_type: str, part: str, kind: str) -> None:
+    result = _clean(s.ooxml(main_type, part))
+    assert (result.kind, result.extension) == (kind, kind)
+    assert NAME not in b"".join(_members(result.data).values())
+
+
+def test_zips_that_are_not_office_documents_are_refused() -> None:
+    assert _refused(s.plain_zip()) == "not-allowed"
+    assert _refused(s.ooxml(None)) == "not-allowed"  # no main part declared
+    assert _refused(s.ooxml(with_main_member=False)) == "not-allowed"  # declared but absent
+    assert _refused(s.ooxml()[:-40]) == "corrupt"  # central directory cut off
+
+
+def test_xml_entities_in_a_package_are_refused() -> None:
+    types = (
+        '<?xml version="1.0"?><!DOCTYPE Types [<!ENTITY a "aaaaaaaa">]>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">&a;</Types>'
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", types)
+        zf.writestr("_rels/.rels", "<Relationships/>")
+    assert _refused(buf.getvalue()) == "corrupt"
+
+
+def test_macro_documents_are_refused() -> None:
+    vba = {"word/vbaProject.bin": b"\xd0\xcf\x11\xe0 macro"}
+    assert _refused(s.ooxml(s.WORD_MACRO_MAIN, extra=vba)) == "macro"
+    assert _refused(s.ooxml(extra=vba)) == "macro"  # a .docx that smuggles a VBA project
+
+
+def test_zip_bomb_is_refused() -> None:
+    bomb = s.ooxml(extra={"word/media/huge.bin": bytes(2_000_000)})
+    assert len(bomb) < 50_000
+    assert _refused(bomb, max_bytes=100_000) == "too-large"
+
+
+# --- legacy Office (OLE2) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stream", "kind", "mime"),
+    [
+        ("WordDocument", "doc", "application/msword"),
+        ("Workbook", "xls", "application/vnd.ms-excel"),
+        ("PowerPoint Document", "ppt", "application/vnd.ms-powerpoint"),
+    ],
+)
+def test_ole_office_files_are_kept_with_a_warning(stream: str, kind: str, mime: str) -> None:
+    source = s.ole({stream: b"content", "\x05SummaryInformation": NAME})
+    result = _clean(source)
+    assert (result.kind, result.mime, result.extension) == (kind, mime, kind)
+    assert result.warning is True
+    assert result.data == source
+
+
+def test_other_ole_files_are_refused() -> None:
+    assert _refused(s.ole({"Contents": b"x"})) == "not-allowed"
+    assert _refused(s.ole({"WordDocument": b"x", "Macros": None})) == "macro"
+    assert _refused(s.ole({"WordDocument": b"x"})[:600]) == "corrupt"
+
+
+# --- text ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_text_is_stored_as_utf8(encoding: str) -> None:
+    text = "2024年5月1日，某局长在办公室收受红包。\r\nSecond line\n"
+    result = _clean(text.encode(encoding))
+    assert (result.kind, result.mime, result.extension) == (
+        "text",
+        "text/plain; charset=utf-8",
+        "txt",
+    )
+    assert result.data == text.encode("utf-8")
+    assert (result.removed, result.warning) == ((), False)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        b"<!DOCTYPE html><html><body>hi</body></html>",
+        b"<html><script>fetch('/x')</script></html>",
+        b'<?xml version="1.0"?><root/>',
+        "\ufeff \n\u3000<script>alert(1)</script>".encode(),
+        b"#!/bin/sh\nrm -rf /\n",
+    ],
+)
+def test_markup_and_scripts_are_refused(markup: bytes) -> None:
+    assert _refused(markup) == "not-allowed"
+
+
+def test_binary_without_known_type_is_unknown() -> None:
+    assert _refused(b"hello\x00world") == "unknown-type"
+    assert _refused(bytes(range(256)) * 4) == "unknown-type"
+
+
+# --- other types and limits ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x7fELF\x02\x01\x01\x00" + bytes(64),
+        b"MZ\x90\x00\x03\x00\x00\x00" + bytes(120),
+        b"GIF89a\x01\x00\x01\x00\x00\x00\x00;",
+        b"Rar!\x1a\x07\x00" + bytes(32),
+    ],
+)
+def test_executables_and_other_types_are_not_allowed(data: bytes) -> None:
+    assert _refused(data) == "not-allowed"
+
+
+def test_empty_and_oversized_files_are_refused() -> None:
+    assert _refused(b"") == "empty"
+    assert _refused(b"a" * 101, max_bytes=100) == "too-large"
+    assert _clean(b"a" * 100, max_bytes=100).kind == "text"
+
+
+# --- audio and video -------------------------------------------------------------------
+
+
+def test_mp3_id3v2_and_id3v1_tags_are_removed() -> None:
+    source, bare_audio = s.mp3_with_tags()
+    assert NAME in source
+    assert b"zhangsan" in source
+
+    result = _clean(source)
+
+    assert (result.kind, result.mime, result.extension) == ("audio", "audio/mpeg", "mp3")
+    assert (result.removed, result.warning) == (("audio-tags",), False)
+    assert result.data == bare_audio
+
+
+def test_flac_comments_and_pictures_are_removed() -> None:
+    source = s.flac_with_tags()
+    result = _clean(source)
+    _absent([NAME, s.thumbnail_jpeg()], result.data)
+    assert (result.removed, result.warning) == (("audio-tags",), False)
+    audio = mutagen.flac.FLAC(io.BytesIO(result.data))
+    assert not audio.tags
+    assert not audio.pictures
+    assert audio.info.sample_rate == 44100
+
+
+def test_wav_keeps_only_format_and_samples() -> None:
+    source, samples = s.wav_with_tags()
+    result = _clean(source)
+    assert (result.mime, result.removed, result.warning) == ("audio/wav", ("audio-tags",), False)
+    _absent([NAME, b"LIST", b"id3 "], result.data)
+    assert samples in result.data
+    info = mutagen.wave.WAVE(io.BytesIO(result.data)).info
+    assert info is not None
+    assert info.sample_rate == 8000
+
+
+def test_m4a_tags_including_location_are_removed() -> None:
+    source = s.m4a_with_tags()
+    assert NAME in source
+    result = _clean(source)
+    assert (result.mime, result.extension, result.removed) == ("audio/mp4", "m4a", ("audio-tags",))
+    _absent([NAME, s.MP4_LOCATION.encode()], result.data)
+    assert not mutagen.mp4.MP4(io.BytesIO(result.data)).tags
+
+
+def test_unparsable_mp3_is_corrupt_and_amr_is_kept_with_a_warning() -> None:
+    assert _refused(b"ID3\x03\x00\x00\x00\x00\x00\x10" + b"not mpeg audio " * 100) == "corrupt"
+    amr = b"#!AMR\n" + b"\x3c" + bytes(31)
+    assert _clean(amr) == CleanFile("audio", "audio/amr", "amr", amr, (), True)
+
+
+def test_mp4_video_is_kept_with_a_warning_and_must_have_a_movie_box() -> None:
+    video = s.mp4_video()
+    assert _clean(video) == CleanFile("video", "video/mp4", "mp4", video, (), True)
+    assert _refused(s.mp4_video(with_moov=False)) == "corrupt"
+    assert mutagen.File(io.BytesIO(video)) is not None
