@@ -26,6 +26,8 @@ QUEUE_ERRORS = {
     "epoch-key-mismatch": _l("The queue key sealed to the recovery key does not match its "
                              "public key; the database may have been tampered with."),
     "no-access": _l("You do not have access to this queue's key."),
+    "no-such-category": _l("There is no such category."),
+    "escalation-exists": _l("An escalation queue is already configured."),
 }
 
 

@@ -295,3 +295,52 @@ def epoch_private_key(db: Session, staff: accounts.CurrentStaff, epoch_id: int) 
             or grant.key_generation != user.key_generation):
         raise QueueError("no-access")
     return crypto.unseal(staff.private_key(db), grant.wrap)
+
+
+def set_route(db: Session, category_id: int, queue_id: int, active: bool,
+              actor: audit.Actor) -> Category:
+    """Change one row of the routing table: which queue a category goes to, and whether the
+    form offers it."""
+    with transaction(db):
+        category = db.get(Category, category_id)
+        queue = db.get(Queue, queue_id)
+        if category is None:
+            raise QueueError("no-such-category")
+        if queue is None or queue.is_escalation:
+            raise QueueError("no-such-queue")
+        before = (category.queue.slug, category.active)
+        category.queue_id, category.active = queue.id, active
+        audit.record(db, actor, "routing.changed", category.code, before=list(before),
+                     after=[queue.slug, active])
+    return category
+
+
+def create_escalation_queue(db: Session, name_zh: str, name_en: str,
+                            actor: audit.Actor) -> Queue:
+    """Configure the escalation queue (上级) for reports concerning a body's principal leader.
+
+    Its members hold the `escalation_handler` role only, so nobody at the body concerned
+    (whose heads hold the default queues' roles) can open it. It starts without keys, like
+    every queue: `queues init` gives it its first epoch.
+    """
+    role = Role.escalation_handler
+    with transaction(db):
+        if db.scalar(select(Queue.id).where(Queue.is_escalation)) is not None:
+            raise QueueError("escalation-exists")
+        queue = Queue(slug="escalation", name_zh=name_zh.strip()[:100],
+                      name_en=name_en.strip()[:100], is_escalation=True,
+                      member_roles=role, head_role=role)
+        db.add(queue)
+        db.flush()
+        audit.record(db, actor, "routing.escalation-created", queue.slug, roles=[role])
+    return queue
+
+
+def all_queues(db: Session) -> list[Queue]:
+    """Every queue, defaults first."""
+    return list(db.scalars(select(Queue).order_by(Queue.is_escalation, Queue.id)))
+
+
+def all_categories(db: Session) -> list[Category]:
+    """The whole routing table in form order (inactive rows included)."""
+    return list(db.scalars(select(Category).order_by(Category.position)))

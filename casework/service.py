@@ -93,3 +93,14 @@ def add_entry(db: Session, staff: accounts.CurrentStaff, case_id: int, kind: Ent
         db.add(CaseEntry(case_id=case.id, uid=entry_uid, kind=kind, author_id=staff.user_id,
                          created_at=utcnow(), body=body))
         audit.record(db, staff.actor, f"case.{kind}", case.case_no)
+
+
+def download_file(db: Session, staff: accounts.CurrentStaff, case: Case,
+                  file_id: int) -> tuple[str, bytes]:
+    """A file for download by a queue member: (download name, bytes); audited."""
+    keys = unlock(db, staff, case)
+    meta, data = read_file(db, case, keys, file_id)
+    name = f"{case.case_no}-{file_id}.{meta.get('extension') or 'bin'}"
+    with transaction(db):
+        audit.record(db, staff.actor, "case.file-downloaded", case.case_no, file=file_id)
+    return name, data

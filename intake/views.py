@@ -203,7 +203,8 @@ def report() -> Response | tuple[str, int]:
         abort(503, description="intake-closed")
     form = ReportForm()
     _category_choices(form, categories, open_ids)
-    escalation = service.escalation_queue(session) is not None
+    upper = service.escalation_queue(session)
+    escalation = upper is not None and service.queue_is_open(session, upper)
     source = request.form if request.method == "POST" else request.args
     person, objection_refused = _objection(source.get("notice"), source.get("person"))
     if request.method == "GET":

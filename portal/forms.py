@@ -26,6 +26,7 @@ ROLE_LABELS = {
     Role.dic_handler: _l("Discipline commission handler"),
     Role.dic_head: _l("Discipline commission head"),
     Role.supervisor: _l("Supervisor"),
+    Role.escalation_handler: _l("Escalation queue handler (level above)"),
 }
 
 

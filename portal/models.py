@@ -30,6 +30,9 @@ class Role(enum.StrEnum):
     dic_handler = "dic_handler"
     dic_head = "dic_head"
     supervisor = "supervisor"
+    # Members of the optional escalation queue (上级): the level above, for reports that
+    # concern a body's own principal leader, who must not be able to read them.
+    escalation_handler = "escalation_handler"
 
 
 class AccountStatus(enum.StrEnum):

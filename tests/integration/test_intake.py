@@ -571,3 +571,34 @@ def test_honeypot_files_nothing(desk: Desk) -> None:
     assert status == 400
     with desk.app.app_context():
         assert _count(Case) == 0
+
+
+def test_staff_get_evidence_only_as_an_audited_download(desk: Desk) -> None:
+    status, _html = post_report(desk.app.test_client(), _report(desk),
+                                files=[(b"transfer record 2026-03-01", "record.txt")])
+    assert status == 200
+    with desk.app.app_context():
+        case = _only_case()
+        file_id = db.session().scalars(select(EvidenceFile.id)).one()
+    staff_client = desk.app.test_client()
+    from tests.conftest import AuthActions
+
+    AuthActions(staff_client).login(desk.dic)
+    url = f"/staff/cases/{case.case_no}/files/{file_id}"
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert response.data == b"transfer record 2026-03-01"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.mimetype == "application/octet-stream"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    # The other queue's member and the public get nothing.
+    other = desk.app.test_client()
+    AuthActions(other).login(desk.org)
+    assert other.get(url).status_code == 403
+    assert desk.app.test_client().get(url).status_code in (302, 303)
+    with desk.app.app_context():
+        from portal.models import AuditEntry
+
+        actions = db.session().scalars(select(AuditEntry.action)).all()
+        assert "case.file-downloaded" in actions

@@ -1,0 +1,82 @@
+"""Administration of the routing table: which queue each report category goes to, and the
+optional escalation queue (上级). Admins see queue states but never any key or content."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from casework import queues
+from casework.cli import queue_error_message
+from casework.forms import EscalationForm, RouteForm
+from portal import db
+from portal.access import require_staff, roles_required
+from portal.models import Role
+
+bp = Blueprint("routing", __name__, url_prefix="/staff/admin/routing")
+
+
+def _page(escalation_form: EscalationForm | None = None, status: int = 200) -> tuple[str, int]:
+    session = db.session()
+    all_queues = queues.all_queues(session)
+    routable = [SelectChoice(q.id, q.name_zh) for q in all_queues if not q.is_escalation]
+    rows = []
+    for category in queues.all_categories(session):
+        form = RouteForm(formdata=None, queue_id=category.queue_id, active=category.active,
+                         prefix=f"c{category.id}")
+        form.queue_id.choices = routable
+        rows.append((category, form))
+    states = [(q, len(queues.keyholders(session, q)), queues.lacking_access(session, q))
+              for q in all_queues]
+    return render_template(
+        "casework/routing.html", rows=rows, states=states,
+        escalation_form=escalation_form or EscalationForm(formdata=None),
+        has_escalation=any(q.is_escalation for q in all_queues),
+    ), status
+
+
+@bp.route("/")
+@roles_required(Role.admin)
+def routing() -> tuple[str, int]:
+    """The routing table and the queues' states."""
+    return _page()
+
+
+@bp.route("/<id:category_id>", methods=["POST"])
+@roles_required(Role.admin)
+def set_route(category_id: int) -> Response | tuple[str, int]:
+    """Route one category to a queue, or take it off the form."""
+    form = RouteForm(prefix=f"c{category_id}")
+    form.queue_id.choices = [SelectChoice(q.id, q.name_zh)
+                             for q in queues.all_queues(db.session()) if not q.is_escalation]
+    if not form.validate_on_submit() or form.queue_id.data is None:
+        flash(_("Choose a queue."), "error")
+        return redirect(url_for("routing.routing"), code=303)
+    try:
+        category = queues.set_route(db.session(), category_id, form.queue_id.data,
+                                    bool(form.active.data), require_staff().actor)
+    except queues.QueueError as exc:
+        flash(queue_error_message(exc), "error")
+    else:
+        flash(_("Routing of “%(name)s” saved.", name=category.name_zh), "ok")
+    return redirect(url_for("routing.routing"), code=303)
+
+
+@bp.route("/escalation", methods=["POST"])
+@roles_required(Role.admin)
+def create_escalation() -> Response | tuple[str, int]:
+    """Configure the escalation queue; it gets its keys from `queues init`."""
+    form = EscalationForm()
+    if not form.validate_on_submit():
+        return _page(form, 400)
+    try:
+        queues.create_escalation_queue(db.session(), form.name_zh.data or "",
+                                       form.name_en.data or "", require_staff().actor)
+    except queues.QueueError as exc:
+        form.name_zh.errors = [queue_error_message(exc)]
+        return _page(form, 400)
+    flash(_("Escalation queue created. Run `flask --app wsgi queues init` to give it its keys; "
+            "until then the question on the form is not shown."), "ok")
+    return redirect(url_for("routing.routing"), code=303)
