@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from flask import Flask
 from sqlalchemy import select
 
@@ -89,12 +91,10 @@ def test_escalation_queue_takes_reports_about_the_principal_leader(app: Flask,
     assert status == 200
     with app.app_context():
         case = db.session().scalars(select(Case)).one()
-        assert case.queue.slug == "escalation" and case.concerns_leader
+        assert case.queue.slug == "escalation"
+        assert case.concerns_leader
         # The body concerned cannot open it; the level above can.
-        try:
+        with pytest.raises(casework.CaseError):
             casework.unlock(db.session(), desk.staff(desk.dic), case)
-            raise AssertionError("the discipline commission opened an escalated case")
-        except casework.CaseError:
-            pass
         keys = casework.unlock(db.session(), desk.staff(upper), case)
         assert "县纪委书记" in str(casework.read_entries(db.session(), case, keys)[0].payload)
