@@ -15,36 +15,35 @@ from dataclasses import dataclass
 from portal import crypto
 
 CHUNK_BYTES = 1024 * 1024
-KEYS_LAYOUT = "Kr|Ki|Kid"
 
 
 @dataclass(frozen=True)
 class CaseKeys:
-    """A case's three keys: content (Kr), internal (Ki) and the identity private key (Kid)."""
+    """A case's working keys: content (Kr) and internal (Ki).
+
+    The identity key pair (Kid) is sealed separately, so opening a case for work does not open
+    the reporter's identity: only the audited reveal unseals it.
+    """
 
     content: bytes
     internal: bytes
-    identity: bytes
 
     @classmethod
-    def generate(cls) -> tuple[CaseKeys, bytes]:
-        """Fresh keys; also returns the identity public key (stored in clear, MAC'd)."""
-        identity_public, identity_private = crypto.generate_keypair()
-        keys = cls(crypto.random_bytes(), crypto.random_bytes(), identity_private)
-        return keys, identity_public
+    def generate(cls) -> CaseKeys:
+        """Fresh random keys."""
+        return cls(crypto.random_bytes(), crypto.random_bytes())
 
     def seal_to(self, queue_public_key: bytes) -> bytes:
-        """All three keys sealed to a queue epoch's public key (only the queue opens them)."""
-        return crypto.seal(queue_public_key, self.content + self.internal + self.identity)
+        """Both keys sealed to a queue epoch's public key (only the queue opens them)."""
+        return crypto.seal(queue_public_key, self.content + self.internal)
 
     @classmethod
     def unseal(cls, queue_private_key: bytes, wrap: bytes) -> CaseKeys:
         """Open the keys sealed to a queue epoch."""
         raw = crypto.unseal(queue_private_key, wrap)
-        if len(raw) != 3 * crypto.KEY_BYTES:
+        if len(raw) != 2 * crypto.KEY_BYTES:
             raise crypto.DecryptionFailed("case keys")
-        n = crypto.KEY_BYTES
-        return cls(raw[:n], raw[n:2 * n], raw[2 * n:])
+        return cls(raw[:crypto.KEY_BYTES], raw[crypto.KEY_BYTES:])
 
 
 def identity_owner(case_uid: str) -> str:

@@ -173,9 +173,11 @@ class Case(Base):
     # Truncated to the hour (reporter-originated); the local calendar day drives deadlines.
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     received_on: Mapped[dt.date] = mapped_column(Date, index=True)
-    # Queue key epoch the wrap below is sealed to, and Kr‖Ki‖Kid sealed to that epoch.
+    # Queue key epoch the wraps below are sealed to: Kr‖Ki, and (apart, opened only by an
+    # audited reveal) the identity private key Kid.
     epoch_id: Mapped[int] = mapped_column(ForeignKey("queue_epoch.id"))
     keys_wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    identity_wrap: Mapped[bytes] = mapped_column(LargeBinary)
     # The identity key pair's public half: anyone may seal an identity to it, only the queue
     # (which holds the private half inside keys_wrap) opens it. MAC-authenticated.
     identity_public_key: Mapped[bytes] = mapped_column(LargeBinary)
@@ -268,11 +270,14 @@ class FormSubmission(Base):
     """A used one-time form token: a double submit finds it and files nothing.
 
     The receipt is kept boxed under a key derived from the token (which only the reporter's
-    page holds), so a repeated submit can show the same receipt again; rows are swept after a day.
+    page holds), so an accidental second submit (a lost response, a double click) can show the
+    same receipt once more; the box is emptied after that or within the hour, and rows are
+    swept after a day.
     """
 
     __tablename__ = "form_submission"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    receipt_box: Mapped[bytes] = mapped_column(LargeBinary)
+    # Emptied once shown again, and after an hour: the receipt is never shown a third time.
+    receipt_box: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_hour: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

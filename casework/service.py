@@ -21,15 +21,23 @@ class CaseError(Exception):
         self.code = code
 
 
-def unlock(db: Session, staff: accounts.CurrentStaff, case: Case) -> content.CaseKeys:
-    """The case keys, opened with the member's grant to the case's queue epoch."""
+def _epoch_key(db: Session, staff: accounts.CurrentStaff, case: Case) -> bytes:
     if not staff.roles & case.queue.roles:
         raise CaseError("not-your-queue")
     try:
-        epoch_private = queues.epoch_private_key(db, staff, case.epoch_id)
+        return queues.epoch_private_key(db, staff, case.epoch_id)
     except queues.QueueError:
         raise CaseError("no-access") from None
-    return content.CaseKeys.unseal(epoch_private, case.keys_wrap)
+
+
+def unlock(db: Session, staff: accounts.CurrentStaff, case: Case) -> content.CaseKeys:
+    """The case's working keys, opened with the member's grant to the case's queue epoch."""
+    return content.CaseKeys.unseal(_epoch_key(db, staff, case), case.keys_wrap)
+
+
+def identity_key(db: Session, staff: accounts.CurrentStaff, case: Case) -> bytes:
+    """The case's identity private key, for a reveal (the caller records why, audited)."""
+    return crypto.unseal(_epoch_key(db, staff, case), case.identity_wrap)
 
 
 @dataclass(frozen=True)
@@ -56,12 +64,13 @@ def read_entries(db: Session, case: Case, keys: content.CaseKeys) -> list[Entry]
             for e in rows]
 
 
-def read_identities(db: Session, case: Case, keys: content.CaseKeys) -> list[dict[str, object]]:
+def read_identities(db: Session, case: Case,
+                    identity_private: bytes) -> list[dict[str, object]]:
     """The real-name identities of a case (callers audit this as a reveal, with a reason)."""
     rows = db.scalars(select(CaseEntry).where(CaseEntry.case_id == case.id,
                                               CaseEntry.kind == EntryKind.identity)
                       .order_by(CaseEntry.id))
-    return [content.open_identity(keys.identity, case.uid, e.uid, e.body) for e in rows]
+    return [content.open_identity(identity_private, case.uid, e.uid, e.body) for e in rows]
 
 
 def read_file(db: Session, case: Case, keys: content.CaseKeys,

@@ -76,7 +76,7 @@ def subtype_label(category: Category, value: str) -> str:
     """The Chinese label of a sub-type choice "<category id>:<index>", or "" if it is not one
     of this category's."""
     prefix, _sep, index = value.partition(":")
-    if prefix != str(category.id) or not index.isdigit():
+    if prefix != str(category.id) or not (index.isascii() and index.isdigit()) or len(index) > 3:
         return ""
     items = json.loads(category.subtypes or "[]")
     i = int(index)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,8 @@ from publicity import service as publicity
 from publicity.models import NoticePerson
 
 SWEEP_AFTER = dt.timedelta(days=1)
+# A repeated submit of the same form shows its receipt again only this soon (hour precision).
+RESHOW_WITHIN = dt.timedelta(hours=1)
 OPEN_STATES = (CaseState.received, CaseState.accepted, CaseState.in_progress)
 
 
@@ -52,9 +56,10 @@ class IntakeError(Exception):
 
 
 class AlreadyFiled(Exception):
-    """This form was already submitted: nothing new was filed. Carries the first receipt."""
+    """This form was already submitted: nothing new was filed. Carries the first receipt when
+    it may still be shown (once, within the hour), else None."""
 
-    def __init__(self, receipt: str) -> None:
+    def __init__(self, receipt: str | None) -> None:
         super().__init__("already filed")
         self.receipt = receipt
 
@@ -167,20 +172,37 @@ def _token_hash(token: str) -> str:
     return crypto.hash_token("form:" + token)
 
 
-def _already_filed(db: Session, token: str) -> str | None:
+def _already_filed(db: Session, token: str) -> AlreadyFiled | None:
+    """If this form token was used: the outcome to show (its receipt at most once more)."""
     row = db.get(FormSubmission, _token_hash(token))
     if row is None:
         return None
-    return crypto.decrypt(_form_key(token), row.receipt_box, {"what": "form-receipt"}).decode()
+    if row.receipt_box is None or row.created_hour < this_hour() - RESHOW_WITHIN:
+        return AlreadyFiled(None)
+    receipt = crypto.decrypt(_form_key(token), row.receipt_box, {"what": "form-receipt"})
+    with transaction(db):
+        db.execute(update(FormSubmission).where(FormSubmission.token_hash == row.token_hash)
+                   .values(receipt_box=None))
+    return AlreadyFiled(receipt.decode())
+
+
+def _sweep(db: Session) -> None:
+    """Forget what reporter-side rows no longer need (caller's transaction)."""
+    hour = this_hour()
+    db.execute(delete(ReporterSession).where(ReporterSession.created_hour < hour - SWEEP_AFTER))
+    db.execute(delete(FormSubmission).where(FormSubmission.created_hour < hour - SWEEP_AFTER))
+    db.execute(update(FormSubmission).where(FormSubmission.created_hour < hour - RESHOW_WITHIN,
+                                            FormSubmission.receipt_box.is_not(None))
+               .values(receipt_box=None))
 
 
 def _next_case_no(db: Session, year: int) -> str:
-    moved = db.execute(update(CaseCounter).where(CaseCounter.year == year)
-                       .values(last=CaseCounter.last + 1))
-    if not getattr(moved, "rowcount", 0):
-        db.add(CaseCounter(year=year, last=1))
-        db.flush()
-    last = db.scalar(select(CaseCounter.last).where(CaseCounter.year == year))
+    """The next number of the year, atomically (one upsert, safe under concurrent filings)."""
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(CaseCounter).values(year=year, last=1)
+    last = db.execute(statement.on_conflict_do_update(
+        index_elements=[CaseCounter.year], set_={"last": CaseCounter.last + 1},
+    ).returning(CaseCounter.last)).scalar_one()
     return f"{year}-{last:05d}"
 
 
@@ -191,6 +213,7 @@ class _Prepared:
     uid: str
     keys: content.CaseKeys
     identity_public: bytes
+    identity_private: bytes
     receipt: str
     salt: bytes
     reporter_box: bytes
@@ -228,11 +251,13 @@ def _file_rows(key: bytes, case_uid: str, files: list[Evidence], when: dt.dateti
 
 def _prepare(report: ReportInput, category: Category, objection: tuple[int, int] | None,
              files: list[Evidence]) -> _Prepared:
-    keys, identity_public = content.CaseKeys.generate()
+    keys = content.CaseKeys.generate()
+    identity_public, identity_private = crypto.generate_keypair()
     uid, receipt, salt = _uid(), receipts.generate(), crypto.random_bytes(16)
     reporter_box = crypto.encrypt(receipts.reporter_key(receipt, salt), keys.content,
                                   {"case": uid, "what": "reporter-key"})
-    prepared = _Prepared(uid, keys, identity_public, receipt, salt, reporter_box)
+    prepared = _Prepared(uid, keys, identity_public, identity_private, receipt, salt,
+                         reporter_box)
     when = this_hour()
     entry_uid = _uid()
     prepared.entries.append(CaseEntry(
@@ -284,11 +309,12 @@ def file_report(db: Session, report: ReportInput, files: list[Evidence], form_to
     """
     earlier = _already_filed(db, form_token)
     if earlier is not None:
-        raise AlreadyFiled(earlier)
+        raise earlier
     category, objection = _effective_category(db, report)
     queue = route(db, category, report.concerns_leader)
     if not queue_is_open(db, queue):
         raise IntakeError("queue-closed")
+    db.rollback()  # end the read transaction: no snapshot is held while the CPU works
     prepared = _prepare(report, category, objection, files)
     token_row = FormSubmission(
         token_hash=_token_hash(form_token), created_hour=this_hour(),
@@ -303,19 +329,21 @@ def file_report(db: Session, report: ReportInput, files: list[Evidence], form_to
         earlier = _already_filed(db, form_token)
         if earlier is None:
             raise
-        raise AlreadyFiled(earlier) from None
+        raise earlier from None
     return prepared.receipt
 
 
 def _write_case(db: Session, report: ReportInput, prepared: _Prepared, category: Category,
                 objection: tuple[int, int] | None, queue: Queue, token_row: FormSubmission
                 ) -> Case:
+    _sweep(db)
     db.add(token_row)
     db.flush()  # a used token fails here, before anything else is written
     epoch = queues.current_epoch(db, queue)
     if epoch is None or not queues.is_open(db, queue):
         raise IntakeError("queue-closed")
     mac_key = current_app.extensions["portal.secrets"].pubkey_mac_key
+    queue_public = queues.epoch_public_key(queue, epoch)
     today = clock.today()
     case = Case(
         uid=prepared.uid, case_no=_next_case_no(db, today.year), queue_id=queue.id,
@@ -324,7 +352,8 @@ def _write_case(db: Session, report: ReportInput, prepared: _Prepared, category:
         notice_id=objection[0] if objection else None,
         notice_person_id=objection[1] if objection else None,
         received_at=this_hour(), received_on=today, epoch_id=epoch.id,
-        keys_wrap=prepared.keys.seal_to(queues.epoch_public_key(queue, epoch)),
+        keys_wrap=prepared.keys.seal_to(queue_public),
+        identity_wrap=crypto.seal(queue_public, prepared.identity_private),
         identity_public_key=prepared.identity_public,
         identity_public_key_mac=crypto.public_key_mac(
             mac_key, content.identity_owner(prepared.uid), prepared.identity_public),
@@ -356,8 +385,8 @@ class Reporter:
     session_hash: str
 
 
-def _session_place(id_hash: str) -> dict[str, object]:
-    return {"what": "reporter-session", "s": id_hash}
+def _session_place(id_hash: str, case_uid: str) -> dict[str, object]:
+    return {"what": "reporter-session", "s": id_hash, "case": case_uid}
 
 
 def open_session(db: Session, typed: str) -> str:
@@ -382,13 +411,10 @@ def open_session(db: Session, typed: str) -> str:
     session_id, session_key = crypto.random_bytes(), crypto.random_bytes()
     id_hash = crypto.session_id_hash(b"reporter" + session_id)
     with transaction(db):
-        db.execute(delete(ReporterSession).where(
-            ReporterSession.created_hour < this_hour() - SWEEP_AFTER))
-        db.execute(delete(FormSubmission).where(
-            FormSubmission.created_hour < this_hour() - SWEEP_AFTER))
+        _sweep(db)
         db.add(ReporterSession(id_hash=id_hash, case_id=case.id, created_hour=this_hour(),
                                key_box=crypto.encrypt(session_key, content_key,
-                                                      _session_place(id_hash))))
+                                                      _session_place(id_hash, case.uid))))
     return crypto.b64(session_id + session_key)
 
 
@@ -408,7 +434,8 @@ def load_session(db: Session, token: str) -> Reporter | None:
     if case is None:
         return None
     try:
-        key = crypto.decrypt(raw[crypto.KEY_BYTES:], row.key_box, _session_place(id_hash))
+        key = crypto.decrypt(raw[crypto.KEY_BYTES:], row.key_box,
+                             _session_place(id_hash, case.uid))
     except crypto.DecryptionFailed:
         return None
     return Reporter(case, key, id_hash)
@@ -479,7 +506,9 @@ def reporter_view(db: Session, reporter: Reporter) -> CaseForReporter:
 
 
 def _open_case_for_update(db: Session, reporter: Reporter) -> Case:
-    case = db.get(Case, reporter.case.id)
+    """The case as it is now (not as cached when the session loaded), locked for the update."""
+    case = db.scalar(select(Case).where(Case.id == reporter.case.id).with_for_update(of=Case)
+                     .execution_options(populate_existing=True))
     if case is None:
         raise IntakeError("receipt-unknown")
     if case.state not in OPEN_STATES:

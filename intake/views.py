@@ -248,8 +248,10 @@ def report() -> Response | tuple[str, int]:
     ), status
 
 
-def _filed(receipt: str, files: list[service.Evidence], again: bool = False) -> tuple[str, int]:
-    return render_template("intake/filed.html", receipt=receipts.grouped(receipt), files=files,
+def _filed(receipt: str | None, files: list[service.Evidence],
+           again: bool = False) -> tuple[str, int]:
+    return render_template("intake/filed.html",
+                           receipt=receipts.grouped(receipt) if receipt else None, files=files,
                            again=again, removed_labels=messages.REMOVED_LABELS), 200
 
 
@@ -384,6 +386,7 @@ def reply() -> Response | tuple[str, int]:
 
 @bp.route("/case/identity", methods=["POST"])
 @public
+@_limits("followup_limit", "followup_ceiling")
 def identity() -> Response | tuple[str, int]:
     """The reporter adds their real name."""
     reporter = _require_reporter()
@@ -403,6 +406,7 @@ def identity() -> Response | tuple[str, int]:
 
 @bp.route("/case/withdraw", methods=["POST"])
 @public
+@_limits("followup_limit", "followup_ceiling")
 def withdraw() -> Response | tuple[str, int]:
     """The reporter withdraws the report."""
     reporter = _require_reporter()

@@ -84,8 +84,9 @@ def create_app(config: Config | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     access.init_app(app)
-    csrf.init_app(app)
+    # Limits before CSRF: a client over its limit is refused before its form is parsed.
     limiter.init_app(app)
+    csrf.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
 

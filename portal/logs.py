@@ -15,6 +15,8 @@ _IPV6 = (
     r"|[0-9a-fA-F:]*::[0-9a-fA-F:.]*)(?![\w:])"
 )
 _ADDRESS = re.compile(f"{_IPV4}|{_IPV6}")
+# Request lines of the reporter's pages are not logged at all: their time would date a report.
+_REPORTER_REQUEST = re.compile(r'"[A-Z]+ /report\b')
 
 
 def redact(text: str) -> str:
@@ -23,13 +25,16 @@ def redact(text: str) -> str:
 
 
 class RedactAddresses(logging.Filter):
-    """Rewrites a record so that neither its message nor its arguments carry an address."""
+    """Rewrites a record so that neither its message nor its arguments carry an address, and
+    drops request lines of the reporter's pages (/report…) altogether."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
+        if _REPORTER_REQUEST.search(message):
+            return False
         record.msg = redact(message)
         record.args = None
         return True

@@ -27,7 +27,7 @@ def upgrade() -> None:
     )
     op.create_table('form_submission',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('receipt_box', sa.LargeBinary(), nullable=False),
+    sa.Column('receipt_box', sa.LargeBinary(), nullable=True),
     sa.Column('created_hour', portal.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_form_submission'))
     )
@@ -96,6 +96,7 @@ def upgrade() -> None:
     sa.Column('received_on', sa.Date(), nullable=False),
     sa.Column('epoch_id', sa.Integer(), nullable=False),
     sa.Column('keys_wrap', sa.LargeBinary(), nullable=False),
+    sa.Column('identity_wrap', sa.LargeBinary(), nullable=False),
     sa.Column('identity_public_key', sa.LargeBinary(), nullable=False),
     sa.Column('identity_public_key_mac', sa.LargeBinary(), nullable=False),
     sa.Column('receipt_lookup', sa.String(length=64), nullable=True),

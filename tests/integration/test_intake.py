@@ -106,11 +106,30 @@ def _db_files(app: Flask) -> list[Path]:
     return [p for p in (base, Path(f"{base}-wal"), Path(f"{base}-shm")) if p.exists()]
 
 
+def _spy_on_temp_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every temporary file opened, including by Werkzeug's form parser."""
+    opened: list[str] = []
+    import werkzeug.formparser
+
+    for name in ("SpooledTemporaryFile", "TemporaryFile", "NamedTemporaryFile", "mkstemp"):
+        real = getattr(tempfile, name)
+
+        def spy(*args: object, _real=real, _name=name, **kwargs: object) -> object:  # noqa: ANN001
+            opened.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(tempfile, name, spy)
+        if hasattr(werkzeug.formparser, name):
+            monkeypatch.setattr(werkzeug.formparser, name, spy)
+    return opened
+
+
 def test_marker_text_is_nowhere_at_rest(desk: Desk, tmp_path: Path, monkeypatch,
                                         caplog: pytest.LogCaptureFixture) -> None:
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    opened = _spy_on_temp_files(monkeypatch)
     caplog.set_level(logging.DEBUG)
     big_text = (MARKER + "\n").encode() * 40000  # over Werkzeug's 500 KiB spool threshold
     status, html = post_report(desk.app.test_client(), _report(desk),
@@ -126,8 +145,9 @@ def test_marker_text_is_nowhere_at_rest(desk: Desk, tmp_path: Path, monkeypatch,
         for table in Base.metadata.sorted_tables:
             for row in db.session().execute(select(table)):
                 assert MARKER not in repr(tuple(row)), table.name
-    for path in spool.rglob("*"):
-        assert path.is_dir() or MARKER.encode() not in path.read_bytes()
+    # Uploads stay in memory: no temporary file was opened at all, not even an unlinked one.
+    assert opened == []
+    assert not any(spool.iterdir())
     assert MARKER not in caplog.text
 
 
@@ -214,8 +234,15 @@ def test_reporter_reads_the_conversation_but_never_notes_or_identity(desk: Desk)
                            "请补充收受现金的具体时间。")
         casework.add_entry(db.session(), staff, case.id, EntryKind.note, "NOTE-SECRET 内部意见")
         identities = casework.read_identities(
-            db.session(), case, casework.unlock(db.session(), staff, case))
+            db.session(), case, casework.identity_key(db.session(), staff, case))
         assert identities[0]["name"] == "赵六"
+        # Opening the case for work does not open the identity: it has its own wrap.
+        keys = casework.unlock(db.session(), staff, case)
+        identity_entry = db.session().scalars(select(CaseEntry).where(
+            CaseEntry.kind == EntryKind.identity)).one()
+        for key in (keys.content, keys.internal):
+            with pytest.raises(crypto.DecryptionFailed):
+                crypto.unseal(key, identity_entry.body)
     status, page = open_reporter(client, receipt)
     assert status == 200
     assert "请补充收受现金的具体时间。" in page
@@ -255,6 +282,10 @@ def test_double_submit_files_once_and_shows_the_same_receipt(desk: Desk) -> None
     second = client.post("/report", data=dict(data))
     assert first.status_code == second.status_code == 200
     assert receipt_of(first.get_data(as_text=True)) == receipt_of(second.get_data(as_text=True))
+    # A third resend (say, from a shared computer's history) files nothing and shows no receipt.
+    third = client.post("/report", data=dict(data))
+    assert third.status_code == 200
+    assert 'id="receipt"' not in third.get_data(as_text=True)
     with desk.app.app_context():
         assert _count(Case) == 1
         assert _count(FormSubmission) == 1
@@ -386,8 +417,8 @@ def test_follow_up_reply_identity_and_withdraw(desk: Desk) -> None:
         assert case.real_name
         assert case.unread_replies == 1
         staff = desk.staff(desk.dic)
-        keys = casework.unlock(db.session(), staff, case)
-        assert casework.read_identities(db.session(), case, keys)[0]["name"] == "钱七"
+        identity = casework.identity_key(db.session(), staff, case)
+        assert casework.read_identities(db.session(), case, identity)[0]["name"] == "钱七"
     page = client.get("/report/case").get_data(as_text=True)
     refused = client.post("/report/case/withdraw", data={"csrf_token": csrf_of(page)})
     assert refused.status_code == 400  # the confirmation box was not ticked
@@ -465,6 +496,8 @@ def test_reporter_session_ends_when_idle_and_on_logout(desk: Desk) -> None:
     ({"category": "abc"}, ""),
     ({"persons-0-name": ""}, ""),
     ({"subtype": "1:0"}, ""),  # a sub-type of another category
+    ({"subtype": "3:²"}, ""),  # a digit that is not an ASCII digit
+    ({"subtype": "3:99999999999"}, ""),
     ({"real_name": "y"}, ""),  # real name without a name
 ])
 def test_bad_fields_get_a_400_and_file_nothing(desk: Desk, change: dict[str, str],

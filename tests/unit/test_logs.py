@@ -36,3 +36,13 @@ def test_filter_rewrites_message_and_arguments() -> None:
     assert RedactAddresses().filter(record)
     assert "192.0.2.7" not in record.getMessage()
     assert record.getMessage() == "- - - GET /"
+
+
+def test_reporter_request_lines_are_dropped() -> None:
+    for line in ('[27/Nov/2026:10:00:00 +0800] "POST /report HTTP/1.1" 200',
+                 '127.0.0.1 - - "GET /report/check?x=1 HTTP/1.1" 200 -'):
+        record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, line, None, None)
+        assert not RedactAddresses().filter(record)
+    kept = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
+                             '"GET /notices/12 HTTP/1.1" 200', None, None)
+    assert RedactAddresses().filter(kept)
