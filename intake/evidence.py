@@ -9,6 +9,7 @@ the content. Everything happens in memory; nothing is written to disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import struct
@@ -90,7 +91,7 @@ def clean(data: bytes, *, max_bytes: int, max_pixels: int = 50_000_000) -> Clean
     if kind in _STRIPPERS:
         cleaned, removed = _image(data, kind, max_pixels)
     elif kind == "pdf":
-        cleaned, removed = _pdf(data)
+        cleaned, removed, warning = _pdf(data)
     elif kind == "audio":
         cleaned, removed, warning = _audio(data, extension)
     else:
@@ -299,9 +300,12 @@ _STRIPPERS: dict[str, Callable[[bytes], tuple[bytes, list[str]]]] = {
 _PDF_KEYS = ((pikepdf.Name.Metadata, "pdf-xmp"), (pikepdf.Name.PieceInfo, "pdf-private"))
 
 
-def _pdf(data: bytes) -> tuple[bytes, list[str]]:
-    """Drop Info, every /Metadata and /PieceInfo; a full rewrite drops old revisions."""
+def _pdf(data: bytes) -> tuple[bytes, list[str], bool]:
+    """Drop Info, every /Metadata and /PieceInfo, annotation authors and the metadata of
+    JPEG images; a full rewrite drops old revisions. Attached files keep theirs (warning).
+    """
     removed: list[str] = []
+    warning = False
     out = io.BytesIO()
     with _parse_guard():
         try:
@@ -323,8 +327,41 @@ def _pdf(data: bytes) -> tuple[bytes, list[str]]:
                     if key in obj:
                         del obj[key]
                         removed.append(code)
+                subtype = obj.get(pikepdf.Name.Subtype)
+                # Annotations have a /Rect; a form field's /T is its name, not an author.
+                annotation = pikepdf.Name.Rect in obj and subtype != pikepdf.Name.Widget
+                if annotation and pikepdf.Name.T in obj:
+                    del obj[pikepdf.Name.T]
+                    removed.append("annotation-author")
+                if isinstance(obj, pikepdf.Stream):
+                    codes, unsure = _pdf_stream(obj, subtype)
+                    removed += codes
+                    warning = warning or unsure
             pdf.save(out, encryption=False)
-    return out.getvalue(), removed
+    return out.getvalue(), removed, warning
+
+
+def _pdf_stream(obj: pikepdf.Stream, subtype: object) -> tuple[list[str], bool]:
+    """Strip a JPEG image's metadata segments; say if an attached file keeps its own."""
+    if obj.get(pikepdf.Name.Type) == pikepdf.Name.EmbeddedFile:
+        return [], True
+    raw = obj.get(pikepdf.Name.Filter)
+    filters = list(raw) if isinstance(raw, pikepdf.Array) else [raw]
+    if subtype != pikepdf.Name.Image or pikepdf.Name.DCTDecode not in filters:
+        return [], False
+    if filters != [pikepdf.Name.DCTDecode]:
+        return [], True  # a JPEG wrapped in another filter: left as is
+    try:
+        cleaned, codes = _strip_jpeg(obj.read_raw_bytes())
+    except EvidenceRejected:
+        return [], True
+    if codes:
+        parms = obj.get(pikepdf.Name.DecodeParms)
+        if isinstance(parms, pikepdf.Array):
+            parms = parms[0] if len(parms) else None
+        parms = parms if isinstance(parms, pikepdf.Dictionary) else None
+        obj.write(cleaned, filter=pikepdf.Name.DCTDecode, decode_parms=parms)
+    return codes, False
 
 
 # --- office ----------------------------------------------------------------------------
@@ -378,29 +415,162 @@ def _ooxml(data: bytes, max_bytes: int) -> CleanFile:
             raise EvidenceRejected("not-allowed")
         kind, mime = mains[0][1]
         props = {p for p, ct in overrides.items() if ct in _OOXML_PROPS_TYPES}
-        cleaned, removed = _rewrite_zip(src, members, props | _OOXML_PROPS_PATHS)
-    return CleanFile(kind, mime, kind, cleaned, removed, warning=False)
+        rels = SafeET.fromstring(src.read("_rels/.rels"))
+        thumbs = {n for n in names if n.lower().startswith("docprops/thumbnail.")} | {
+            str(el.get("Target", "")).lstrip("/")
+            for el in rels
+            if str(el.get("Type", "")).endswith("/metadata/thumbnail")
+        }
+        cleaned, removed, warning = _rewrite_zip(src, members, props | _OOXML_PROPS_PATHS, thumbs)
+    return CleanFile(kind, mime, kind, cleaned, removed, warning)
 
 
 def _rewrite_zip(
-    src: zipfile.ZipFile, members: list[zipfile.ZipInfo], props: set[str]
-) -> tuple[bytes, tuple[str, ...]]:
-    """Copy every member's content; property parts become empty root elements.
+    src: zipfile.ZipFile, members: list[zipfile.ZipInfo], props: set[str], thumbs: set[str]
+) -> tuple[bytes, tuple[str, ...], bool]:
+    """Copy every member, cleaning it by its role; also say whether anything is left.
 
     Fresh ZipInfo entries also drop member timestamps, extra fields and the zip comment.
     """
     removed: list[str] = []
+    warning = False
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in members:
-            body = src.read(info)
-            if info.filename in props:
-                root = SafeET.fromstring(body)
-                if len(root) or root.attrib:
-                    removed.append("office-author")
-                body = _empty_xml(str(root.tag))
+            body, codes, unsure = _ooxml_part(info.filename, src.read(info), props, thumbs)
+            removed += codes
+            warning = warning or unsure
             dst.writestr(zipfile.ZipInfo(info.filename, _ZIP_EPOCH), body, zipfile.ZIP_DEFLATED)
-    return out.getvalue(), tuple(dict.fromkeys(removed))
+    return out.getvalue(), tuple(dict.fromkeys(removed)), warning
+
+
+def _ooxml_part(
+    name: str, body: bytes, props: set[str], thumbs: set[str]
+) -> tuple[bytes, list[str], bool]:
+    """Property parts become empty root elements, thumbnails a blank pixel, other XML
+    parts lose the people named in them, and pictures their metadata; embedded
+    documents keep theirs (warning)."""
+    if name in props:
+        root = SafeET.fromstring(body)
+        codes = ["office-author"] if len(root) or root.attrib else []
+        return _empty_xml(str(root.tag)), codes, False
+    if name in thumbs:
+        if not body.startswith((b"\xff\xd8", _PNG_SIGNATURE)):
+            return body, [], True  # WMF/EMF previews cannot be regenerated here
+        fmt = "JPEG" if body.startswith(b"\xff\xd8") else "PNG"
+        tiny = _tiny_image(fmt)
+        return tiny, ["thumbnail"] if body != tiny else [], False
+    if name.lower().endswith(".xml"):
+        return _blank_people(body)
+    guess = filetype.guess(body)
+    kind = _SNIFFED[guess.extension][0] if guess and guess.extension in _SNIFFED else ""
+    if kind in _STRIPPERS:
+        try:
+            cleaned, codes = _STRIPPERS[kind](body)
+        except EvidenceRejected:
+            return body, [], True
+        return cleaned, codes, False
+    return body, [], "/embeddings/" in f"/{name.lower()}"
+
+
+@functools.cache
+def _tiny_image(pil_format: str) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1), "white").save(buf, pil_format)
+    return buf.getvalue()
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_X = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_XTC = "{http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments}"
+_P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
+_P188 = "{http://schemas.microsoft.com/office/powerpoint/2018/8/main}"
+# (element, or "" for any, attribute) whose value names a person: comment and revision
+# authors (Word), persons and revision users (Excel), comment authors (PowerPoint).
+_PEOPLE_ATTRS = frozenset(
+    [("", f"{_W}author"), ("", f"{_W}initials"), (f"{_XTC}person", "displayName")]
+    + [(f"{_XTC}person", "userId"), (f"{_X}header", "userName"), (f"{_X}userInfo", "name")]
+    + [(f"{_X}fileSharing", "userName"), (f"{_P}cmAuthor", "name"), (f"{_P}cmAuthor", "initials")]
+    + [(f"{_P188}author", attr) for attr in ("name", "initials", "userId")]
+)
+_PEOPLE_TEXT = frozenset({f"{_X}author"})  # Excel notes: <authors><author>name</author>
+_PEOPLE_NS = {key[1:].partition("}")[0] for pair in _PEOPLE_ATTRS for key in pair if key[:1] == "{"}
+_XML_NAME = rb"""[^\s=/<>!?"']+"""
+_XML_VALUE = rb"""(?:"[^"]*"|'[^']*')"""
+_XML_ATTR = re.compile(rb"(\s+)(" + _XML_NAME + rb")(\s*=\s*)(" + _XML_VALUE + rb")")
+_XML_START = re.compile(
+    rb"<" + _XML_NAME + rb"((?:\s+" + _XML_NAME + rb"\s*=\s*" + _XML_VALUE + rb")*)\s*(/?)>"
+)
+
+
+def _blank_people(body: bytes) -> tuple[bytes, list[str], bool]:
+    """Blank the values naming people, editing the bytes so nothing else changes.
+
+    Expat (with defusedxml's defences) finds the start tags holding such values, with the
+    prefixes they are written with; only those attribute values (and the text of Excel's
+    comment authors) are then emptied in place. A tag the edit cannot match is left as
+    is, with a warning.
+    """
+    utf16 = body.startswith((b"\xff\xfe", b"\xfe\xff"))  # parsed, but cannot be edited
+    if not utf16 and not any(ns.encode() in body for ns in _PEOPLE_NS):
+        return body, [], False
+    edits: list[tuple[int, set[bytes], bool]] = []  # start tag, attributes, blank text
+    open_text: list[int] = []  # start of the element whose text is a name, while open
+    text_ends: dict[int, int] = {}
+    expat = SafeET.DefusedXMLParser().parser
+    expat.namespace_prefixes = True  # names come as "uri}local}prefix"
+
+    names_seen: dict[str, tuple[str, bytes]] = {}
+
+    def resolve(name: str) -> tuple[str, bytes]:
+        """Expat's "uri}local}prefix" as ElementTree's "{uri}local" and the written name."""
+        if name not in names_seen:
+            uri, local, prefix = name.split("}") + [""] * (2 - name.count("}"))
+            names_seen[name] = (
+                (f"{{{uri}}}{local}", (f"{prefix}:{local}" if prefix else local).encode())
+                if local
+                else (uri, uri.encode())  # no namespace: the name is all there is
+            )
+        return names_seen[name]
+
+    def start(name: str, attrs: list[str]) -> None:
+        element = resolve(name)[0]
+        text = element in _PEOPLE_TEXT
+        written = set()
+        for i in range(0, len(attrs), 2):
+            key, qname = resolve(attrs[i])
+            if attrs[i + 1] and (("", key) in _PEOPLE_ATTRS or (element, key) in _PEOPLE_ATTRS):
+                written.add(qname)
+        if text:
+            open_text.append(expat.CurrentByteIndex)
+        if written or text:
+            edits.append((expat.CurrentByteIndex, written, text))
+
+    def end(name: str) -> None:
+        if open_text and resolve(name)[0] in _PEOPLE_TEXT:
+            text_ends[open_text.pop()] = expat.CurrentByteIndex
+
+    expat.StartElementHandler, expat.EndElementHandler = start, end
+    expat.Parse(body, True)
+    out, pos, found = [], 0, False
+    for at, names, text in edits:
+        if at < pos:  # inside a name already blanked
+            continue
+        tag = _XML_START.match(body, at)
+        if tag is None:
+            return body, [], True  # e.g. a UTF-16 part
+
+        def attribute(attr: re.Match[bytes], names: set[bytes] = names) -> bytes:
+            return attr[1] + attr[2] + attr[3] + attr[4][:1] * 2 if attr[2] in names else attr[0]
+
+        out += [body[pos:at], body[at : tag.start(1)], _XML_ATTR.sub(attribute, tag[1])]
+        pos = tag.end(1)
+        found = found or bool(names)
+        content = body[tag.end() : text_ends.get(at, 0)]
+        if text and content and not content.startswith(b"tc={"):  # not a threaded comment
+            out.append(body[pos : tag.end()])
+            pos, found = text_ends[at], True
+    return b"".join([*out, body[pos:]]), ["office-author"] if found else [], False
 
 
 def _empty_xml(tag: str) -> bytes:

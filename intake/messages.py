@@ -57,6 +57,10 @@ REMOVED_LABELS = {
     "pdf-xmp": _l("XMP metadata"),
     "office-author": _l("author and company properties"),
     "audio-tags": _l("audio tags"),
+    "annotation-author": _l("authors of annotations"),
+    "app-data": _l("application data"),
+    "trailer": _l("data hidden after the end of the file"),
+    "pdf-private": _l("private application data"),
 }
 
 

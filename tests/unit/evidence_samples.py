@@ -207,6 +207,54 @@ def pdf_with_incremental_update() -> bytes:
     return base + body + tail.encode()
 
 
+def pdf_with_annotations_and_photo() -> bytes:
+    """A page showing a JPEG with EXIF GPS, a comment by NAME (with popup) and a form field."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    page = pdf.pages[0]
+    photo = pdf.make_stream(
+        jpeg_with_metadata(),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=64,
+        Height=48,
+        ColorSpace=pikepdf.Name.DeviceRGB,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.DCTDecode,
+    )
+    page.obj[pikepdf.Name.Resources] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=photo))
+    page.obj[pikepdf.Name.Contents] = pdf.make_stream(b"q 64 0 0 48 10 10 cm /Im0 Do Q")
+    rect = pikepdf.Array([10, 10, 30, 30])
+    note = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.Text,
+            Rect=rect,
+            T=pikepdf.String(NAME),
+            Contents=pikepdf.String("请核实"),
+        )
+    )
+    popup = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Popup, Rect=rect)
+    )
+    popup[pikepdf.Name.Parent] = note
+    note[pikepdf.Name.Popup] = popup
+    field = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.Widget,
+            FT=pikepdf.Name.Tx,
+            Rect=rect,
+            T=pikepdf.String("amount"),
+        )
+    )
+    page.obj[pikepdf.Name.Annots] = pikepdf.Array([note, popup, field])
+    pdf.Root[pikepdf.Name.AcroForm] = pikepdf.Dictionary(Fields=pikepdf.Array([field]))
+    buf = io.BytesIO()
+    pdf.save(buf)
+    return buf.getvalue()
+
+
 def pdf_encrypted(user_password: str) -> bytes:
     pdf = pikepdf.new()
     pdf.add_blank_page()
@@ -270,16 +318,35 @@ def ooxml(
     main_part: str = "word/document.xml",
     *,
     extra: dict[str, bytes] | None = None,
+    parts: dict[str, tuple[str, bytes]] | None = None,
+    document: bytes = DOCUMENT_XML,
+    thumbnail: tuple[str, bytes] | None = None,
     with_main_member: bool = True,
 ) -> bytes:
-    """A minimal OOXML package with author-bearing property parts."""
+    """A minimal OOXML package with author-bearing property parts.
+
+    ``parts`` adds declared parts (content type, body), ``extra`` undeclared members and
+    ``thumbnail`` (extension, body) a package-level preview picture.
+    """
     overrides = [(main_part, main_type)] if main_type else []
     overrides += [(part, content_type) for part, (content_type, _) in _PROPS.items()]
+    overrides += [(part, content_type) for part, (content_type, _) in (parts or {}).items()]
+    members = {part: body for part, (_, body) in (parts or {}).items()} | (extra or {})
+    thumb_type, thumb_rel = "", ""
+    if thumbnail:
+        ext, picture = thumbnail
+        members[f"docProps/thumbnail.{ext}"] = picture
+        thumb_type = f'<Default Extension="{ext}" ContentType="image/{ext}"/>'
+        thumb_rel = (
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/'
+            f'relationships/metadata/thumbnail" Target="docProps/thumbnail.{ext}"/>'
+        )
     types = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
         'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        + thumb_type
         + "".join(f'<Override PartName="/{p}" ContentType="{ct}"/>' for p, ct in overrides)
         + "</Types>"
     )
@@ -287,20 +354,99 @@ def ooxml(
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        f'relationships/officeDocument" Target="{main_part}"/></Relationships>'
+        f'relationships/officeDocument" Target="{main_part}"/>{thumb_rel}</Relationships>'
     )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml", types)
         zf.writestr("_rels/.rels", rels)
         if with_main_member:
-            zf.writestr(main_part, DOCUMENT_XML)
+            zf.writestr(main_part, document)
         for part, (_, xml) in _PROPS.items():
             zf.writestr(part, xml)
-        for name, body in (extra or {}).items():
+        for name, body in members.items():
             zf.writestr(name, body)
         zf.comment = f"saved by {NAME}".encode()
     return buf.getvalue()
+
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+REVIEWED_DOCUMENT_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<w:document xmlns:w="{W_NS}"><w:body><w:p><w:commentRangeStart w:id="0"/>'
+    '<w:r><w:t>2024年5月1日，某局长收受红包。</w:t></w:r><w:commentRangeEnd w:id="0"/>'
+    '<w:r><w:commentReference w:id="0"/></w:r>'
+    f'<w:ins w:id="1" w:author="{NAME}" w:date="2024-05-02T09:00:00Z">'
+    "<w:r><w:t>地点：县财政局。</w:t></w:r></w:ins></w:p></w:body></w:document>"
+).encode()
+_OFFICE_CT = "application/vnd.openxmlformats-officedocument"
+
+
+def docx_under_review() -> bytes:
+    """A .docx with a comment and tracked changes by NAME, pictures carrying EXIF GPS."""
+    comments = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<w:comments xmlns:w="{W_NS}">'
+        f'<w:comment w:id="0" w:author="{NAME}" w:date="2024-05-02T09:00:00Z" w:initials="ZS">'
+        "<w:p><w:r><w:t>请核实</w:t></w:r></w:p></w:comment></w:comments>"
+    )
+    footnotes = (  # another prefix and single quotes, as some producers write
+        f"<?xml version='1.0'?><x:footnotes xmlns:x='{W_NS}'><x:footnote x:id='1'><x:p>"
+        f"<x:del x:id='2' x:author='{NAME}' x:initials = 'ZS'><x:r><x:delText>旧</x:delText>"
+        "</x:r></x:del></x:p></x:footnote></x:footnotes>"
+    )
+    return ooxml(
+        document=REVIEWED_DOCUMENT_XML,
+        parts={
+            "word/comments.xml": (f"{_OFFICE_CT}.wordprocessingml.comments+xml", comments.encode()),
+            "word/footnotes.xml": (
+                f"{_OFFICE_CT}.wordprocessingml.footnotes+xml",
+                footnotes.encode(),
+            ),
+        },
+        extra={"word/media/image1.jpeg": jpeg_with_metadata()},
+        thumbnail=("jpeg", jpeg_with_metadata()),
+    )
+
+
+def xlsx_with_comment_authors() -> bytes:
+    """Legacy comment authors and a threaded-comment person, both NAME."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    threaded = "http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments"
+    comments = (
+        f'<comments xmlns="{main}"><authors><author >{NAME}</author ><author>tc={{1A}}</author>'
+        '</authors><commentList><comment ref="A1" authorId="0"><text><r><t>核实</t></r>'
+        "</text></comment></commentList></comments>"
+    )
+    persons = (
+        f'<personList xmlns="{threaded}"><person displayName="{NAME}" id="{{1A}}"'
+        ' userId="zhangsan@example.gov.cn" providerId="AD"/></personList>'
+    )
+    return ooxml(
+        EXCEL_MAIN,
+        "xl/workbook.xml",
+        parts={
+            "xl/comments1.xml": (f"{_OFFICE_CT}.spreadsheetml.comments+xml", comments.encode()),
+            "xl/persons/person.xml": ("application/vnd.ms-excel.person+xml", persons.encode()),
+        },
+    )
+
+
+def pptx_with_comment_authors() -> bytes:
+    main = "http://schemas.openxmlformats.org/presentationml/2006/main"
+    authors = (
+        f'<p:cmAuthorLst xmlns:p="{main}"><p:cmAuthor id="1" name="{NAME}" initials="ZS"'
+        ' lastIdx="1" clrIdx="0"/></p:cmAuthorLst>'
+    )
+    return ooxml(
+        POWERPOINT_MAIN,
+        "ppt/presentation.xml",
+        parts={
+            "ppt/commentAuthors.xml": (
+                f"{_OFFICE_CT}.presentationml.commentAuthors+xml",
+                authors.encode(),
+            )
+        },
+    )
 
 
 def plain_zip() -> bytes:

@@ -6,6 +6,7 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 
 import mutagen
 import mutagen.flac
@@ -245,6 +246,42 @@ def test_pdf_needing_a_password_is_refused_and_owner_only_encryption_is_removed(
         assert pikepdf.Name.Info not in pdf.trailer
 
 
+def test_pdf_annotation_authors_and_photo_metadata_are_removed() -> None:
+    source = s.pdf_with_annotations_and_photo()
+    assert s.GPS_RATIONALS in source
+    assert any(form in _expanded(source) for form in _pdf_forms(s.NAME))
+
+    result = _clean(source)
+
+    assert {"annotation-author", "exif", "gps", "xmp", "iptc", "comment"} <= set(result.removed)
+    assert result.warning is False
+    for haystack in (result.data, _expanded(result.data)):
+        _absent([*_pdf_forms(s.NAME), s.GPS_RATIONALS, b"Exif\x00", s.COMMENT], haystack)
+    with pikepdf.open(io.BytesIO(result.data)) as pdf, pikepdf.open(io.BytesIO(source)) as orig:
+        page = pdf.pages[0]
+        assert [op.operator for op in pikepdf.parse_content_stream(page)] == [
+            pikepdf.Operator(op) for op in ("q", "cm", "Do", "Q")
+        ]
+        note, popup, field = page.obj.Annots
+        assert pikepdf.Name.T not in note
+        assert note.Contents == "请核实"
+        assert popup.Parent.objgen == note.objgen
+        assert field.T == "amount"  # a form field's name is not an author
+        image = pikepdf.PdfImage(page.Resources.XObject.Im0).as_pil_image()
+        original = pikepdf.PdfImage(orig.pages[0].Resources.XObject.Im0).as_pil_image()
+        assert image.tobytes() == original.tobytes()
+    assert _clean(result.data).removed == ()
+
+
+def test_pdf_with_an_attached_file_warns() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.attachments["notes.docx"] = pikepdf.AttachedFileSpec(pdf, s.ooxml())
+    buf = io.BytesIO()
+    pdf.save(buf)
+    assert _clean(buf.getvalue()).warning is True
+
+
 def test_corrupt_pdf_is_refused() -> None:
     assert _refused(b"%PDF-1.7\n" + b"\x00\x01 not a pdf body " * 50) == "corrupt"
 
@@ -284,6 +321,84 @@ def test_docx_loses_authors_company_and_people_but_keeps_the_document() -> None:
         assert zf.comment == b""
         assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     assert _clean(result.data).removed == ()  # still a valid package, nothing left to remove
+
+
+def test_docx_loses_comment_and_revision_authors_and_picture_metadata() -> None:
+    source = s.docx_under_review()
+    before = _members(source)
+    secrets = [NAME, b"ZS", s.GPS_RATIONALS, b"SpyCam"]
+    assert all(any(x in body for body in before.values()) for x in secrets)
+
+    result = _clean(source)
+
+    assert {"office-author", "thumbnail", "exif", "gps"} <= set(result.removed)
+    assert result.warning is False
+    members = _members(result.data)
+    assert list(members) == list(before)
+    for body in members.values():
+        _absent(secrets, body)
+    for part in ("[Content_Types].xml", "_rels/.rels"):
+        assert members[part] == before[part]
+    document = members["word/document.xml"]
+    assert document == s.REVIEWED_DOCUMENT_XML.replace(b'w:author="' + NAME, b'w:author="')
+    assert members["word/footnotes.xml"] == before["word/footnotes.xml"].replace(
+        b"x:author='" + NAME, b"x:author='"
+    ).replace(b"x:initials = 'ZS'", b"x:initials = ''")
+    comment = SafeET.fromstring(members["word/comments.xml"])[0]
+    w = f"{{{s.W_NS}}}"
+    assert (comment.get(f"{w}author"), comment.get(f"{w}initials")) == ("", "")
+    assert comment.get(f"{w}date") == "2024-05-02T09:00:00Z"
+    with Image.open(io.BytesIO(members["docProps/thumbnail.jpeg"])) as thumb:
+        assert (thumb.format, thumb.size) == ("JPEG", (1, 1))
+    assert _pixels(members["word/media/image1.jpeg"]) == _pixels(before["word/media/image1.jpeg"])
+    assert _clean(result.data).removed == ()
+
+
+@pytest.mark.parametrize("build", [s.xlsx_with_comment_authors, s.pptx_with_comment_authors])
+def test_xlsx_and_pptx_comment_authors_are_blanked(build: Callable[[], bytes]) -> None:
+    source = build()
+    result = _clean(source)
+    assert (result.removed, result.warning) == (("office-author",), False)
+    before, after = _members(source), _members(result.data)
+    assert list(after) == list(before)
+    for name, body in after.items():
+        _absent([NAME, b"ZS", b"zhangsan@example.gov.cn"], body)
+        if name.startswith(("xl/", "ppt/")):  # nothing but the names changed
+            blanked = before[name].replace(NAME, b"").replace(b'"ZS"', b'""')
+            assert body == blanked.replace(b"zhangsan@example.gov.cn", b"")
+
+
+def _header(body: str, encoding: str = "utf-8") -> bytes:
+    return f"<w:hdr xmlns:w='{s.W_NS}'>{body}</w:hdr>".encode(encoding)
+
+
+def test_only_real_author_attributes_are_blanked() -> None:
+    lookalikes = (
+        "<!-- w:author='a' --><w:p w:author=\"{n}\" w:authorX='{n}'><w:t>"
+        "<![CDATA[<w:x w:author='{n}'>]]> w:author=\"{n}\" &lt;w:x w:author='{n}'&gt;</w:t>"
+        "<w:x author='{n}' xmlns:o='urn:other' o:author='{n}'/></w:p>"
+    )
+    header = _header(lookalikes.format(n=s.NAME))
+    result = _clean(s.ooxml(extra={"word/header1.xml": header}))
+    blanked = header.replace(b'<w:p w:author="' + NAME, b'<w:p w:author="')
+    assert blanked != header
+    assert _members(result.data)["word/header1.xml"] == blanked
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        s.ooxml(thumbnail=("wmf", b"\xd7\xcd\xc6\x9a" + bytes(40))),
+        s.ooxml(extra={"word/embeddings/Microsoft_Excel_Worksheet.xlsx": s.ooxml()}),
+        s.ooxml(extra={"word/media/image1.jpeg": b"\xff\xd8\xff\xe0 truncated"}),
+        s.ooxml(extra={"word/header1.xml": _header(f"<w:p w:author='{s.NAME}'/>", "utf-16")}),
+    ],
+    ids=["wmf-thumbnail", "embedded-workbook", "broken-picture", "utf-16"],
+)
+def test_office_metadata_that_cannot_be_removed_sets_the_warning(package: bytes) -> None:
+    result = _clean(package)
+    assert result.warning is True
+    assert _members(result.data)["word/document.xml"] == _members(package)["word/document.xml"]
 
 
 @pytest.mark.parametrize(
