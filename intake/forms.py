@@ -104,8 +104,6 @@ class ReportForm(FlaskForm):
     form_token = HiddenField(validators=[DataRequired(), Length(min=20, max=64)])
     # Honeypot: hidden by CSS and from assistive technology; people leave it empty.
     homepage = StringField(_l("Leave this field empty"), validators=[Optional()])
-    pow_challenge = HiddenField()
-    pow_solution = HiddenField()
 
     def validate_real_name(self, field: BooleanField) -> None:
         """A real-name report needs at least a name and a way to reach the person."""
@@ -120,8 +118,6 @@ class ReceiptForm(FlaskForm):
 
     receipt = StringField(_l("Receipt code"), validators=[DataRequired(), Length(max=80)],
                           description=_l("20 digits; spaces and dashes do not matter."))
-    pow_challenge = HiddenField()
-    pow_solution = HiddenField()
 
 
 class ReplyForm(FlaskForm):
@@ -130,8 +126,6 @@ class ReplyForm(FlaskForm):
     text = TextAreaField(_l("Your message"), filters=[_clean],
                          validators=[Optional(), Length(max=MAX_FACTS)])
     files = MultipleFileField(_l("More evidence files (optional)"))
-    pow_challenge = HiddenField()
-    pow_solution = HiddenField()
 
 
 class IdentityForm(FlaskForm):

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from casework.models import CaseState, Category
-from intake.forms import localized
 
 INTAKE_ERRORS = {
     "bad-category": _l("Choose one of the categories on the form."),
@@ -85,8 +84,3 @@ def subtype_label(category: Category, value: str) -> str:
     items = json.loads(category.subtypes or "[]")
     i = int(index)
     return str(items[i]["zh"]) if i < len(items) else ""
-
-
-def category_label(category: Category) -> str:
-    """A category's name in the page language."""
-    return localized(category.name_zh, category.name_en)
