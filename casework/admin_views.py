@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from casework import queues
 from casework.cli import queue_error_message
 from casework.forms import EscalationForm, RouteForm
+from casework.models import Queue
 from portal import db
 from portal.access import require_staff, roles_required
 from portal.models import Role
@@ -18,10 +19,15 @@ from portal.models import Role
 bp = Blueprint("routing", __name__, url_prefix="/staff/admin/routing")
 
 
+def _routable(all_queues: list[Queue]) -> list[SelectChoice]:
+    """Queues a category can be routed to (the escalation queue is chosen by the form)."""
+    return [SelectChoice(q.id, q.name_zh) for q in all_queues if not q.is_escalation]
+
+
 def _page(escalation_form: EscalationForm | None = None, status: int = 200) -> tuple[str, int]:
     session = db.session()
     all_queues = queues.all_queues(session)
-    routable = [SelectChoice(q.id, q.name_zh) for q in all_queues if not q.is_escalation]
+    routable = _routable(all_queues)
     rows = []
     for category in queues.all_categories(session):
         form = RouteForm(formdata=None, queue_id=category.queue_id, active=category.active,
@@ -49,8 +55,7 @@ def routing() -> tuple[str, int]:
 def set_route(category_id: int) -> Response | tuple[str, int]:
     """Route one category to a queue, or take it off the form."""
     form = RouteForm(prefix=f"c{category_id}")
-    form.queue_id.choices = [SelectChoice(q.id, q.name_zh)
-                             for q in queues.all_queues(db.session()) if not q.is_escalation]
+    form.queue_id.choices = _routable(queues.all_queues(db.session()))
     if not form.validate_on_submit() or form.queue_id.data is None:
         flash(_("Choose a queue."), "error")
         return redirect(url_for("routing.routing"), code=303)

@@ -198,7 +198,9 @@ def report() -> Response | tuple[str, int]:
     """The report form; a successful POST shows the receipt once."""
     session = db.session()
     categories = service.active_categories(session)
-    open_ids = {c.id for c in categories if service.queue_is_open(session, c.queue)}
+    open_queues = {q.id for q in {c.queue for c in categories}
+                   if service.queue_is_open(session, q)}  # once per queue, not per category
+    open_ids = {c.id for c in categories if c.queue_id in open_queues}
     if not open_ids:
         abort(503, description="intake-closed")
     form = ReportForm()
