@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -40,6 +41,18 @@ class Queue(Base):
     head_role: Mapped[str] = mapped_column(String(32))
     # Reports concerning a body's own principal leader go here (the level above).
     is_escalation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Casework settings (PRODUCT.md, "Casework"): dispositions offered on acceptance (JSON list
+    # of {"zh", "en"}), deadlines in working days, and whether refusals and conclusions need a
+    # head's sign-off.
+    dispositions: Mapped[str] = mapped_column(Text, default="[]")
+    decision_days: Mapped[int] = mapped_column(Integer, default=15)
+    transfer_days: Mapped[int] = mapped_column(Integer, default=5)
+    conclusion_days: Mapped[int] = mapped_column(Integer, default=60)
+    notice_days: Mapped[int] = mapped_column(Integer, default=15)
+    signoff_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when a member lost access without a keyholder present (an admin deactivated or reset
+    # the account): the next rotation, by a head's session or `queues rotate`, clears it.
+    rotation_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     # 0 until `queues init` gives the queue its first key pair.
     current_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -175,19 +188,42 @@ class Case(Base):
     received_on: Mapped[dt.date] = mapped_column(Date, index=True)
     # Queue key epoch the wraps below are sealed to: Kr‖Ki, and (apart, opened only by an
     # audited reveal) the identity private key Kid.
-    epoch_id: Mapped[int] = mapped_column(ForeignKey("queue_epoch.id"))
-    keys_wrap: Mapped[bytes] = mapped_column(LargeBinary)
-    identity_wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    epoch_id: Mapped[int | None] = mapped_column(ForeignKey("queue_epoch.id"))
+    keys_wrap: Mapped[bytes | None] = mapped_column(LargeBinary)
+    identity_wrap: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The identity key pair's public half: anyone may seal an identity to it, only the queue
     # (which holds the private half inside keys_wrap) opens it. MAC-authenticated.
-    identity_public_key: Mapped[bytes] = mapped_column(LargeBinary)
-    identity_public_key_mac: Mapped[bytes] = mapped_column(LargeBinary)
+    identity_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    identity_public_key_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Reporter access: lookup = HMAC(pepper, receipt); Kr boxed under argon2id(receipt, salt).
     receipt_lookup: Mapped[str | None] = mapped_column(String(64), unique=True)
     receipt_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
     reporter_box: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Unread reporter messages (for staff lists, without decrypting).
     unread_replies: Mapped[int] = mapped_column(Integer, default=0)
+    # Casework metadata (never content): who handles it, what was decided, when.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    disposition: Mapped[str | None] = mapped_column(String(100))
+    refusal_reason: Mapped[str | None] = mapped_column(String(32))
+    finding: Mapped[str | None] = mapped_column(String(16))
+    outside_body: Mapped[str | None] = mapped_column(String(200))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+    concluded_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Set when the case reaches a state nothing follows (closed, refused, withdrawn, sent
+    # outside); retention counts from here.
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # A refusal or conclusion waiting for a head's sign-off: the target state and its author.
+    pending_state: Mapped[str | None] = mapped_column(String(16))
+    pending_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    pending_detail: Mapped[str | None] = mapped_column(Text)
+    # The most urgent open deadline, copied here so lists sort and filter on indexed columns.
+    next_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    next_due_ordinal: Mapped[int | None] = mapped_column(Integer, index=True)
+    next_due_kind: Mapped[str | None] = mapped_column(String(16))
+    next_due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Content destroyed by the retention purge; the skeleton stays for statistics.
+    purged: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -203,6 +239,7 @@ class EntryKind(enum.StrEnum):
     reporter_message = "reporter_message"  # Kr
     staff_message = "staff_message"  # Kr, visible to the reporter
     note = "note"  # Ki, never visible to the reporter
+    draft = "draft"  # Ki: an answer waiting for a head's sign-off
     identity = "identity"  # sealed to the case identity key (Kid)
 
 
@@ -281,3 +318,124 @@ class FormSubmission(Base):
     # Emptied once shown again, and after an hour: the receipt is never shown a third time.
     receipt_box: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_hour: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DeadlineKind(enum.StrEnum):
+    """The clocks of a case (PRODUCT.md, "Deadlines, in working days")."""
+
+    decision = "decision"  # accept or refuse (15 after receipt; 5 after a transfer in)
+    transfer = "transfer"  # a transfer out, measured against 5 after receipt
+    conclusion = "conclusion"  # conclude (60 after acceptance)
+    acceptance_notice = "acceptance_notice"  # real name: tell the decision (15 after receipt)
+    result_notice = "result_notice"  # real name: tell the result (15 after conclusion)
+
+
+class DeadlineState(enum.StrEnum):
+    """Whether a clock is running, was met (on `met_on`) or no longer applies."""
+
+    open = "open"
+    met = "met"
+    cancelled = "cancelled"
+
+
+class CaseDeadline(Base):
+    """One clock of a case. The due date and its working-day ordinal are stored when the clock
+    starts, so lists and the dashboard compare ordinals in SQL; provisional dates (reaching a
+    year whose schedule is not loaded) are recomputed when the calendar changes."""
+
+    __tablename__ = "case_deadline"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(12), default=DeadlineState.open, index=True)
+    start_on: Mapped[dt.date] = mapped_column(Date)
+    working_days: Mapped[int] = mapped_column(Integer)
+    extended_days: Mapped[int] = mapped_column(Integer, default=0)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    due_ordinal: Mapped[int] = mapped_column(Integer, index=True)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    met_on: Mapped[dt.date | None] = mapped_column(Date)
+    met_ordinal: Mapped[int | None] = mapped_column(Integer)
+
+
+class CaseEvent(Base):
+    """The history of a case: who did what, when, from which state to which.
+
+    `detail` holds content-free metadata (a disposition, a finding, a target queue); a reason a
+    person typed is encrypted under the case's internal key in `reason`.
+    """
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class CaseTransfer(Base):
+    """A transfer between queues, kept so the source queue's list still shows that it happened
+    (metadata only: the source can no longer open the case)."""
+
+    __tablename__ = "case_transfer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    from_queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
+    to_queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
+    on: Mapped[dt.date] = mapped_column(Date)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+
+class FeedbackChannel(enum.StrEnum):
+    """How a real-name reporter was told."""
+
+    portal = "portal"
+    phone = "phone"
+    letter = "letter"
+    in_person = "in_person"
+
+
+class CaseFeedback(Base):
+    """Feedback given to a real-name reporter: the acceptance decision or the result."""
+
+    __tablename__ = "case_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # acceptance_notice | result_notice
+    channel: Mapped[str] = mapped_column(String(12))
+    given_on: Mapped[dt.date] = mapped_column(Date)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+
+class PersonIndex(Base):
+    """Keyed blind index of the normalized names a case concerns, per queue: earlier cases about
+    the same person are found without decrypting any case."""
+
+    __tablename__ = "person_index"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
+    token: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_person_index_queue_token", "queue_id", "token"),)
+
+
+class DigestSent(Base):
+    """The last day an overdue digest went to a queue, so a re-run the same day sends nothing."""
+
+    __tablename__ = "digest_sent"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), primary_key=True)
+    last_on: Mapped[dt.date] = mapped_column(Date)

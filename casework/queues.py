@@ -59,7 +59,27 @@ DEFAULT_CATEGORIES: tuple[tuple[str, CategoryKind, str, str, str, list[tuple[str
          "On Party conduct, integrity and anti-corruption work"),
     ]),
 )
+# Dispositions offered on acceptance (per queue, editable): the commission's follow
+# 《纪检监察机关处理检举控告工作规则》第十七条.
+DEFAULT_DISPOSITIONS = {
+    ORG: (("核查", "Verification"), ("函询", "Written inquiry"),
+          ("转交有关单位", "Passed to the unit concerned"), ("了结", "Closed without action")),
+    DIC: (("谈话函询", "Talk or written inquiry"), ("初步核实", "Preliminary verification"),
+          ("暂存待查", "Kept pending"), ("予以了结", "Closed without action")),
+}
 RECOVERY_ROW = 1
+
+
+def dispositions_json(slug: str) -> str:
+    """The default dispositions of a queue as stored (the commission's for other queues)."""
+    pairs = DEFAULT_DISPOSITIONS.get(slug, DEFAULT_DISPOSITIONS[DIC])
+    return json.dumps([{"zh": z, "en": e} for z, e in pairs], ensure_ascii=False)
+
+
+def dispositions(queue: Queue) -> list[dict[str, str]]:
+    """A queue's dispositions: [{"zh", "en"}]."""
+    items = json.loads(queue.dispositions or "[]")
+    return [d for d in items if isinstance(d, dict) and d.get("zh")]
 
 
 class QueueError(Exception):
@@ -89,6 +109,9 @@ def ensure_defaults(db: Session) -> list[str]:
                                       head_role=head)
                 db.add(by_slug[slug])
                 made.append(zh)
+        for queue in by_slug.values():
+            if not dispositions(queue):
+                queue.dispositions = dispositions_json(queue.slug)
         db.flush()
         if db.scalar(select(Category.id).limit(1)) is None:
             for position, (code, kind, zh, en, slug, subtypes) in enumerate(DEFAULT_CATEGORIES):
@@ -329,6 +352,7 @@ def create_escalation_queue(db: Session, name_zh: str, name_en: str,
             raise QueueError("escalation-exists")
         queue = Queue(slug="escalation", name_zh=name_zh.strip()[:100],
                       name_en=name_en.strip()[:100], is_escalation=True,
+                      dispositions=dispositions_json(DIC),
                       member_roles=role, head_role=role)
         db.add(queue)
         db.flush()

@@ -108,14 +108,19 @@ def create_app(config: Config | None = None) -> Flask:
 
     # Feature command groups, `portal init` steps and demo content, registered from one list
     # like the blueprints.
+    from casework import deadlines, keys, queues
     from casework import demo as casework_demo
-    from casework import queues
+    from casework.cases_cli import cases_cli
     from casework.cli import queues_cli
     from publicity import demo as publicity_demo
     from publicity.cli import notices_cli
 
-    for group in (notices_cli, queues_cli):
+    for group in (notices_cli, queues_cli, cases_cli):
         app.cli.add_command(group)
     app.extensions["portal.init_steps"] = [queues.ensure_defaults]
     app.extensions["portal.demo_loaders"] = [publicity_demo.load, casework_demo.load]
+    # Casework follows the calendar (deadlines) and accounts (a member who loses access
+    # triggers a key rotation); the portal calls these hooks without importing casework.
+    app.extensions["portal.calendar_hooks"] = [deadlines.recompute_open]
+    app.extensions["portal.access_lost_hooks"] = [keys.on_access_lost]
     return app

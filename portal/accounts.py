@@ -447,6 +447,13 @@ def _end_sessions(db: Session, user_id: int) -> int:
     return _rowcount(db.execute(delete(StaffSession).where(StaffSession.user_id == user_id)))
 
 
+def _access_lost(db: Session, user: StaffUser, roles: Iterable[str], actor: audit.Actor) -> None:
+    """Tell the feature packages (queues) that this account lost the given roles' access, in
+    the caller's transaction. The portal never imports them; they register here."""
+    for hook in current_app.extensions.get("portal.access_lost_hooks", ()):
+        hook(db, user, frozenset(roles), actor)
+
+
 def reset_account(db: Session, user_id: int, actor: audit.Actor) -> tuple[StaffUser, str]:
     """Admin reset (lost passphrase or TOTP device): end sessions, drop keys, new activation.
 
@@ -459,6 +466,7 @@ def reset_account(db: Session, user_id: int, actor: audit.Actor) -> tuple[StaffU
         if user.status == AccountStatus.deactivated:
             raise AccountError("deactivated")
         ended = _end_sessions(db, user.id)
+        _access_lost(db, user, user.role_names, actor)
         user.status = AccountStatus.pending
         user.key_generation += 1
         user.verifier = user.public_key = user.public_key_mac = None
@@ -477,6 +485,7 @@ def deactivate(db: Session, user_id: int, actor: audit.Actor) -> StaffUser:
         if user.id == actor.id:
             raise AccountError("self")
         ended = _end_sessions(db, user.id)
+        _access_lost(db, user, user.role_names, actor)
         user.status = AccountStatus.deactivated
         user.activation_hash = None
         audit.record(db, actor, "account.deactivated", user.username, sessions_ended=ended)
@@ -491,6 +500,7 @@ def set_roles(db: Session, user_id: int, roles: Iterable[str], actor: audit.Acto
         if user.id == actor.id and Role.admin.value not in chosen:
             raise AccountError("self")
         before = sorted(user.role_names)
+        _access_lost(db, user, user.role_names - set(chosen), actor)
         user.roles = [StaffRole(role=r) for r in chosen]
         ended = _end_sessions(db, user.id)
         audit.record(db, actor, "account.roles", user.username, before=before, after=chosen,

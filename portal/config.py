@@ -96,6 +96,22 @@ class Config:
     objection_visit_address: str = ""
     # Days an activation code stays valid.
     activation_days: int = 7
+    # Retention: closed cases lose their content this many days after closing
+    # (`cases purge-expired`); a content-free skeleton stays for statistics.
+    retention_days: int = 5 * 365
+    # A queue's key epoch older than this is due for rotation (`queues rotate --due`).
+    rotation_days: int = 365
+    # Content-free e-mail to queue members (new cases, daily overdue digests); off unless a
+    # host is set. `smtp_security` is "starttls", "tls" or "none" (local relay only).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_timeout_seconds: int = 10
+    # Link printed in e-mails (never a case number or content); empty: no link.
+    public_url: str = ""
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -105,6 +121,8 @@ class Config:
             )
         if self.default_language not in ("zh", "en"):
             raise ConfigError("PORTAL_DEFAULT_LANGUAGE must be zh or en")
+        if self.smtp_security not in ("starttls", "tls", "none"):
+            raise ConfigError("PORTAL_SMTP_SECURITY must be starttls, tls or none")
         if self.publicity_min_working_days < 5:
             raise ConfigError("PORTAL_PUBLICITY_MIN_WORKING_DAYS is never below 5")
 

@@ -68,6 +68,8 @@ class StaffUser(Base):
     totp_box: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Last accepted TOTP time step: a code is never accepted twice, across all workers.
     last_totp_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Where content-free notices (new cases, overdue digests) go; optional.
+    email: Mapped[str | None] = mapped_column(String(254))
     # Incremented on every reset so old grants and sessions are recognisably stale.
     key_generation: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -20,6 +20,7 @@ from functools import cache
 from types import MappingProxyType
 
 import chinese_calendar
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, select
@@ -251,7 +252,11 @@ def missing_next_year(cal: WorkCalendar, today: date) -> int | None:
 
 
 def rebuild_days(db: Session) -> int:
-    """Re-materialise every calendar_day row in the caller's transaction; returns the count."""
+    """Re-materialise every calendar_day row in the caller's transaction; returns the count.
+
+    Then the feature packages' calendar hooks run in the same transaction (case deadlines are
+    recomputed on the new calendar).
+    """
     db.flush()
     cal = load_calendar(db)
     # Two years past the last loaded one, so deadlines near year end still find their days.
@@ -268,6 +273,9 @@ def rebuild_days(db: Session) -> int:
         day += _ONE_DAY
     db.execute(delete(CalendarDay))
     db.execute(insert(CalendarDay), rows)
+    if has_app_context():
+        for hook in current_app.extensions.get("portal.calendar_hooks", ()):
+            hook(db)
     return len(rows)
 
 
