@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from portal import clock, db
 
-cases_cli = AppGroup("cases", help="Periodic casework: retention purge, overdue digests.")
+cases_cli = AppGroup("cases", help="Periodic casework: retention purge, new-case notices, overdue digests.")
 
 
 @cases_cli.command("purge-expired")
@@ -26,3 +26,12 @@ def digest() -> None:
 
     sent = notify.send_digests(db.session(), clock.today())
     click.echo(f"sent {sent} digest(s)")
+
+
+@cases_cli.command("notify")
+def notify_new() -> None:
+    """Tell queue members that new reports arrived since the last run (run hourly)."""
+    from casework import notify
+
+    sent = notify.send_new_case_notices(db.session())
+    click.echo(f"sent {sent} notice(s)")

@@ -134,8 +134,8 @@ def recompute_open(db: Session) -> int:
             touched.add(row.case_id)
     for row in db.scalars(select(CaseDeadline).where(CaseDeadline.state == DeadlineState.met,
                                                      CaseDeadline.met_on.is_not(None))):
-        assert row.met_on is not None
-        row.met_ordinal = ordinal(db, row.met_on)
+        if row.met_on is not None:
+            row.met_ordinal = ordinal(db, row.met_on)
     for case in db.scalars(select(Case).where(Case.id.in_(touched))):
         refresh(db, case)
     return moved

@@ -53,6 +53,9 @@ class Queue(Base):
     # Set when a member lost access without a keyholder present (an admin deactivated or reset
     # the account): the next rotation, by a head's session or `queues rotate`, clears it.
     rotation_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The newest case the members were told about (`cases notify`, run hourly, batches web
+    # filings so no e-mail reveals the minute a report arrived).
+    notified_case_id: Mapped[int] = mapped_column(Integer, default=0)
     # 0 until `queues init` gives the queue its first key pair.
     current_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

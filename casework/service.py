@@ -24,6 +24,8 @@ class CaseError(Exception):
 def _epoch_key(db: Session, staff: accounts.CurrentStaff, case: Case) -> bytes:
     if not staff.roles & case.queue.roles:
         raise CaseError("not-your-queue")
+    if case.epoch_id is None or case.keys_wrap is None:
+        raise CaseError("purged")
     try:
         return queues.epoch_private_key(db, staff, case.epoch_id)
     except queues.QueueError:
@@ -32,12 +34,18 @@ def _epoch_key(db: Session, staff: accounts.CurrentStaff, case: Case) -> bytes:
 
 def unlock(db: Session, staff: accounts.CurrentStaff, case: Case) -> content.CaseKeys:
     """The case's working keys, opened with the member's grant to the case's queue epoch."""
-    return content.CaseKeys.unseal(_epoch_key(db, staff, case), case.keys_wrap)
+    key = _epoch_key(db, staff, case)
+    if case.keys_wrap is None:
+        raise CaseError("purged")
+    return content.CaseKeys.unseal(key, case.keys_wrap)
 
 
 def identity_key(db: Session, staff: accounts.CurrentStaff, case: Case) -> bytes:
     """The case's identity private key, for a reveal (the caller records why, audited)."""
-    return crypto.unseal(_epoch_key(db, staff, case), case.identity_wrap)
+    key = _epoch_key(db, staff, case)
+    if case.identity_wrap is None:
+        raise CaseError("purged")
+    return crypto.unseal(key, case.identity_wrap)
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class Entry:
 
 def entry_key(keys: content.CaseKeys, kind: str) -> bytes:
     """Which key an entry kind is encrypted under."""
-    return keys.internal if kind == EntryKind.note else keys.content
+    return keys.internal if kind in (EntryKind.note, EntryKind.draft) else keys.content
 
 
 def read_entries(db: Session, case: Case, keys: content.CaseKeys) -> list[Entry]:

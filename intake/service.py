@@ -8,7 +8,7 @@ the case, its entries, its files and the used form token together, or nothing at
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from casework import content, queues
+from casework import content, deadlines, people, queues
 from casework.models import (
     REPORTER_VISIBLE,
     Case,
@@ -27,6 +27,7 @@ from casework.models import (
     Category,
     CategoryKind,
     Channel,
+    DeadlineKind,
     EntryKind,
     EvidenceChunk,
     EvidenceFile,
@@ -36,7 +37,7 @@ from casework.models import (
 )
 from intake import receipts
 from intake.evidence import CleanFile
-from portal import audit, clock, crypto
+from portal import audit, clock, crypto, workdays
 from portal.db import transaction, utcnow
 from publicity import service as publicity
 from publicity.models import NoticePerson
@@ -333,6 +334,33 @@ def file_report(db: Session, report: ReportInput, files: list[Evidence], form_to
     return prepared.receipt
 
 
+def register_report(db: Session, actor: audit.Actor, queue: Queue, report: ReportInput,
+                    files: list[Evidence], form_token: str,
+                    give_receipt: bool) -> tuple[str, str | None]:
+    """A report received by phone, letter or visit, registered by a member of `queue` and
+    encrypted like a web report. Returns (case number, receipt or None when the caller was not
+    handed one: nobody can then follow the case with a receipt)."""
+    earlier = _already_filed(db, form_token)
+    if earlier is not None:
+        raise earlier
+    category = db.get(Category, report.category_id)
+    if category is None or report.channel == Channel.web:
+        raise IntakeError("bad-category")
+    if not queue_is_open(db, queue):
+        raise IntakeError("queue-closed")
+    db.rollback()
+    prepared = _prepare(report, category, None, files)
+    if not give_receipt:
+        prepared = replace(prepared, receipt="", salt=b"", reporter_box=b"")
+    token_row = FormSubmission(token_hash=_token_hash(form_token), created_hour=this_hour())
+    with transaction(db):
+        case = _write_case(db, report, prepared, category, None, queue, token_row)
+        audit.record(db, actor, "case.registered", case.case_no, channel=report.channel,
+                     receipt=give_receipt)
+        case_no = case.case_no
+    return case_no, prepared.receipt or None
+
+
 def _write_case(db: Session, report: ReportInput, prepared: _Prepared, category: Category,
                 objection: tuple[int, int] | None, queue: Queue, token_row: FormSubmission
                 ) -> Case:
@@ -357,8 +385,8 @@ def _write_case(db: Session, report: ReportInput, prepared: _Prepared, category:
         identity_public_key=prepared.identity_public,
         identity_public_key_mac=crypto.public_key_mac(
             mac_key, content.identity_owner(prepared.uid), prepared.identity_public),
-        receipt_lookup=receipts.lookup(prepared.receipt), receipt_salt=prepared.salt,
-        reporter_box=prepared.reporter_box,
+        receipt_lookup=receipts.lookup(prepared.receipt) if prepared.receipt else None,
+        receipt_salt=prepared.salt or None, reporter_box=prepared.reporter_box or None,
     )
     db.add(case)
     db.flush()
@@ -366,11 +394,24 @@ def _write_case(db: Session, report: ReportInput, prepared: _Prepared, category:
         entry.case_id = case.id
         db.add(entry)
     _add_files(db, case, prepared.files)
+    names = [p.name for p in report.persons]
     if objection:
-        publicity.objection_opened(db, *objection)
+        names.append(publicity.objection_opened(db, *objection).name)
+    people.index(db, case, queue.slug, names)
+    _start_clocks(db, case, queue)
     audit.record_reporter_event(db, "case.filed", case.case_no, queue=queue.slug,
                  channel=report.channel, files=len(prepared.files), real_name=case.real_name)
     return case
+
+
+def _start_clocks(db: Session, case: Case, queue: Queue) -> None:
+    """Receipt starts the decision clock and, for a real-name report, the acceptance notice."""
+    cal = workdays.load_calendar(db)
+    deadlines.start(db, case, DeadlineKind.decision, case.received_on, queue.decision_days, cal)
+    if case.real_name:
+        deadlines.start(db, case, DeadlineKind.acceptance_notice, case.received_on,
+                        queue.notice_days, cal)
+    deadlines.refresh(db, case)
 
 
 # --- the reporter's session ----------------------------------------------------------------
@@ -543,6 +584,8 @@ def add_identity(db: Session, reporter: Reporter, identity: Identity) -> None:
     """The reporter gives their real name later; sealed so only the queue can open it."""
     case = reporter.case
     mac_key = current_app.extensions["portal.secrets"].pubkey_mac_key
+    if case.identity_public_key is None:
+        raise IntakeError("receipt-unknown")
     public = crypto.check_public_key(mac_key, content.identity_owner(case.uid),
                                      case.identity_public_key, case.identity_public_key_mac)
     entry = _identity_entry(case.uid, public, identity, this_hour())
@@ -550,6 +593,10 @@ def add_identity(db: Session, reporter: Reporter, identity: Identity) -> None:
         case = _open_case_for_update(db, reporter)
         entry.case_id = case.id
         db.add(entry)
+        if not case.real_name and case.state == CaseState.received:
+            deadlines.start(db, case, DeadlineKind.acceptance_notice, case.received_on,
+                            case.queue.notice_days)
+            deadlines.refresh(db, case)
         case.real_name = True
         audit.record_reporter_event(db, "case.identity-added", case.case_no)
 
@@ -558,7 +605,9 @@ def withdraw(db: Session, reporter: Reporter) -> None:
     """The reporter withdraws the report; an objection stops counting as under verification."""
     with transaction(db):
         case = _open_case_for_update(db, reporter)
-        case.state = CaseState.withdrawn
+        case.state, case.closed_on = CaseState.withdrawn, clock.today()
+        deadlines.cancel(db, case)
+        deadlines.refresh(db, case)
         if case.notice_person_id is not None:
             publicity.objection_resolved(db, case.notice_person_id)
         audit.record_reporter_event(db, "case.withdrawn", case.case_no)

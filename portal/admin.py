@@ -10,19 +10,30 @@ from werkzeug.wrappers import Response
 from portal import accounts, clock, db, workdays
 from portal.access import require_staff, roles_required
 from portal.auth_views import account_error_message
-from portal.forms import CalendarOverrideForm, ConfirmForm, CreateAccountForm, RolesForm
+from portal.forms import (
+    INVALID_EMAIL,
+    CalendarOverrideForm,
+    ConfirmForm,
+    CreateAccountForm,
+    EmailForm,
+    RolesForm,
+)
 from portal.models import CalendarOverride, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
 
 
 def _accounts_page(form: CreateAccountForm | None = None, status: int = 200,
-                   issued: tuple[str, str] | None = None) -> tuple[str, int]:
+                   issued: tuple[str, str] | None = None,
+                   email: tuple[int, EmailForm] | None = None) -> tuple[str, int]:
     return render_template(
         "portal/admin_accounts.html",
         users=accounts.list_accounts(db.session()),
         form=form or CreateAccountForm(formdata=None),
         confirm=ConfirmForm(formdata=None),
+        # The one account's e-mail form that was refused, to show its value and error in place.
+        email_user=email[0] if email else None,
+        email_form=email[1] if email else EmailForm(formdata=None),
         issued=issued,
         next_year_missing=workdays.missing_next_year(
             workdays.load_calendar(db.session()), clock.today()
@@ -101,6 +112,27 @@ def set_roles(user_id: int) -> Response | tuple[str, int]:
     else:
         flash(_("Roles of %(name)s changed.", name=user.username), "ok")
     return redirect(url_for("admin.accounts"), code=303)
+
+
+@bp.route("/accounts/<id:user_id>/email", methods=["POST"])
+@roles_required(Role.admin)
+def set_email(user_id: int) -> Response | tuple[str, int]:
+    """Set or clear where an account's content-free notices go."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.set_email(db.session(), user_id, form.email.data or "",
+                                      require_staff().actor)
+        except accounts.InvalidEmail:
+            form.email.errors = [str(INVALID_EMAIL)]
+        except accounts.AccountError as exc:
+            flash(account_error_message(exc), "error")
+            return redirect(url_for("admin.accounts"), code=303)
+        else:
+            flash(_("E-mail of %(name)s saved.", name=user.username) if user.email
+                  else _("%(name)s will receive no e-mail.", name=user.username), "ok")
+            return redirect(url_for("admin.accounts"), code=303)
+    return _accounts_page(status=400, email=(user_id, form))
 
 
 @bp.route("/calendar", methods=["GET", "POST"])

@@ -129,6 +129,29 @@ def staff_code(username: str) -> None:
         raise click.ClickException(_("%(name)s is not a demo account.", name=username)) from None
 
 
+@staff_cli.command("email")
+@click.argument("username")
+@click.argument("address")
+def staff_email(username: str, address: str) -> None:
+    """Set where an account's content-free notices go; an empty ADDRESS ("") clears it."""
+    from portal.forms import INVALID_EMAIL
+
+    _require_initialised()
+    session = db.session()
+    user_id = session.scalar(select(StaffUser.id).where(
+        StaffUser.username == username.strip().lower()))
+    if user_id is None:
+        raise click.ClickException(_("There is no account %(name)s.", name=username))
+    try:
+        user = accounts.set_email(session, user_id, address, audit.CLI)
+    except accounts.InvalidEmail:
+        raise click.ClickException(str(INVALID_EMAIL)) from None
+    if user.email:
+        click.echo(_("E-mail of %(name)s saved.", name=user.username))
+    else:
+        click.echo(_("%(name)s will receive no e-mail.", name=user.username))
+
+
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; exit non-zero if any entry was changed, removed or reordered."""

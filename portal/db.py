@@ -104,6 +104,26 @@ def session() -> Session:
     return g.db_session
 
 
+def checkpoint_wal(engine: Engine) -> bool:
+    """On SQLite, copy the write-ahead log into the database and truncate it to zero bytes, so
+    the old versions of pages a purge overwrote survive nowhere in the log. True when done (and
+    always on other databases); False when a reader kept it from finishing within the busy
+    timeout. Call it outside any transaction."""
+    if engine.dialect.name != "sqlite":
+        return True
+    # A raw DBAPI connection: no BEGIN from the engine's hook, since a checkpoint cannot run
+    # inside a transaction of its own connection.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        raw.close()
+    return row is not None and row[0] == 0
+
+
 @contextmanager
 def transaction(db: Session) -> Iterator[Session]:
     """The one write transaction of a use case: commit on success, roll back on any error.

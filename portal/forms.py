@@ -104,6 +104,21 @@ class RolesForm(FlaskForm):
     )
 
 
+# Shown when an address is refused (the form and `staff email`).
+INVALID_EMAIL = _l("Enter an e-mail address such as name@example.gov.cn, or leave the field "
+                   "empty for no e-mail.")
+
+
+class EmailForm(FlaskForm):
+    """Admin: where an account's content-free notices go (empty: none)."""
+
+    email = StringField(
+        _l("E-mail for notices"),
+        validators=[Length(max=254, message=INVALID_EMAIL)],
+        description=_l("Only notices that a case is waiting, never report content."),
+    )
+
+
 class ConfirmForm(FlaskForm):
     """A button that only needs its CSRF token."""
 

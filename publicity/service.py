@@ -312,27 +312,33 @@ def cancel_change(db: Session, change_id: int, actor: audit.Actor) -> None:
 def set_outcome(db: Session, person_id: int, outcome: str, actor: audit.Actor,
                 today: dt.date) -> NoticePerson:
     """Record 暂缓 / 办理任职手续 / 不予任用 for one person."""
+    with transaction(db):
+        return apply_outcome(db, person_id, outcome, actor, today)
+
+
+def apply_outcome(db: Session, person_id: int, outcome: str, actor: audit.Actor,
+                  today: dt.date) -> NoticePerson:
+    """:func:`set_outcome` in the caller's transaction (casework sets 暂缓 from a case)."""
     if outcome not in (Outcome.suspended, Outcome.appointed, Outcome.withdrawn):
         raise PublicityError("bad-outcome")
-    with transaction(db):
-        person = db.get(NoticePerson, person_id)
-        if person is None:
-            raise NotFound()
-        state = public_state(person.notice, today)
-        if state in (None, PublicState.withdrawn):
-            raise PublicityError("not-published")
-        if outcome == Outcome.appointed:
-            if state != PublicState.closed:
-                raise PublicityError("period-not-over")
-            if person.objections_open:
-                raise PublicityError("objection-open")
-        before = person.outcome
-        if before in (Outcome.appointed, Outcome.withdrawn):
-            raise PublicityError("outcome-final")
-        person.outcome = outcome
-        person.outcome_at = utcnow()
-        audit.record(db, actor, "notice.outcome", f"person:{person.id}",
-                     notice=person.notice_id, before=before, after=outcome)
+    person = db.get(NoticePerson, person_id)
+    if person is None:
+        raise NotFound()
+    state = public_state(person.notice, today)
+    if state in (None, PublicState.withdrawn):
+        raise PublicityError("not-published")
+    if outcome == Outcome.appointed:
+        if state != PublicState.closed:
+            raise PublicityError("period-not-over")
+        if person.objections_open:
+            raise PublicityError("objection-open")
+    before = person.outcome
+    if before in (Outcome.appointed, Outcome.withdrawn):
+        raise PublicityError("outcome-final")
+    person.outcome = outcome
+    person.outcome_at = utcnow()
+    audit.record(db, actor, "notice.outcome", f"person:{person.id}",
+                 notice=person.notice_id, before=before, after=outcome)
     return person
 
 
@@ -363,6 +369,12 @@ def objection_resolved(db: Session, person_id: int) -> None:
     db.execute(update(NoticePerson).where(NoticePerson.id == person_id,
                                           NoticePerson.objections_open > 0)
                .values(objections_open=NoticePerson.objections_open - 1))
+
+
+def objection_reopened(db: Session, person_id: int) -> None:
+    """Casework: a resolved objection about this person is under verification again."""
+    db.execute(update(NoticePerson).where(NoticePerson.id == person_id)
+               .values(objections_open=NoticePerson.objections_open + 1))
 
 
 def import_notices(db: Session, raw: object, actor: audit.Actor, *,

@@ -163,6 +163,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('notice_days', sa.Integer(), nullable=False, server_default='15'))
         batch_op.add_column(sa.Column('signoff_required', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('rotation_pending', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('notified_case_id', sa.Integer(), nullable=False, server_default='0'))
 
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
@@ -174,6 +175,7 @@ def downgrade() -> None:
         batch_op.drop_column('email')
 
     with op.batch_alter_table('queue', schema=None) as batch_op:
+        batch_op.drop_column('notified_case_id')
         batch_op.drop_column('rotation_pending')
         batch_op.drop_column('signoff_required')
         batch_op.drop_column('notice_days')

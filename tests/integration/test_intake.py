@@ -625,10 +625,10 @@ def test_staff_get_evidence_only_as_an_audited_download(desk: Desk) -> None:
     assert response.mimetype == "application/octet-stream"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
-    # The other queue's member and the public get nothing.
+    # The other queue's member (as if the case did not exist) and the public get nothing.
     other = desk.app.test_client()
     AuthActions(other).login(desk.org)
-    assert other.get(url).status_code == 403
+    assert other.get(url).status_code == 404
     assert desk.app.test_client().get(url).status_code in (302, 303)
     with desk.app.app_context():
         from portal.models import AuditEntry
