@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from portal import clock, db
 
-cases_cli = AppGroup("cases", help="Periodic casework: retention purge, new-case notices, overdue digests.")
+cases_cli = AppGroup("cases", help="Periodic casework: purge, new-case notices, digests.")
 
 
 @cases_cli.command("purge-expired")

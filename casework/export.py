@@ -21,7 +21,8 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework import content, service
+from casework import content, messages, service
+from casework.messages import bilingual
 from casework.models import (
     Case,
     CaseDeadline,
@@ -36,41 +37,6 @@ from portal import accounts, audit, clock
 from portal.db import transaction, utcnow
 from portal.models import StaffUser
 
-# Labels of the stored codes, Chinese first; an unknown code is shown as stored.
-STATES = {
-    "received": "待受理 received", "accepted": "已受理 accepted",
-    "in_progress": "办理中 in progress", "not_accepted": "不予受理 not accepted",
-    "transferred": "已移送 transferred", "withdrawn": "已撤回 withdrawn",
-    "concluded": "已办结 concluded", "closed": "已归档 closed",
-}
-CHANNELS = {"web": "网上举报 web", "phone": "电话 phone", "letter": "来信 letter",
-            "visit": "来访 visit"}
-FINDINGS = {"substantiated": "属实 substantiated", "partly": "部分属实 partly substantiated",
-            "unsubstantiated": "不属实 unsubstantiated", "unverifiable": "无法查实 unverifiable"}
-REFUSAL_REASONS = {"out-of-scope": "不属于受理范围 out of scope",
-                   "no-substance": "无实质内容 no substance", "duplicate": "重复举报 duplicate",
-                   "other": "其他 other"}
-DEADLINES = {"decision": "受理决定 decision", "transfer": "移送 transfer",
-             "conclusion": "办结 conclusion", "acceptance_notice": "告知受理情况 acceptance notice",
-             "result_notice": "反馈处理结果 result notice"}
-DEADLINE_STATES = {"open": "进行中 running", "met": "已完成 met", "cancelled": "已取消 cancelled"}
-FEEDBACK_CHANNELS = {"portal": "平台 portal", "phone": "电话 phone", "letter": "信函 letter",
-                     "in_person": "当面 in person"}
-ENTRY_KINDS = {"report": "举报 report", "reporter_message": "举报人 reporter",
-               "staff_message": "工作人员 staff", "note": "内部意见 internal note",
-               "draft": "待审批答复 draft answer"}
-ACTIONS = {"accept": "受理 accepted", "refuse": "不予受理 refused",
-           "proposed": "提请审批 proposed for sign-off", "sent-back": "退回 sent back",
-           "signed-off": "审批同意 signed off", "conclude": "办结 concluded",
-           "close": "归档 closed", "reopen": "重新办理 reopened", "assign": "分配 assigned",
-           "take": "认领 taken", "transfer": "移送 transferred",
-           "transfer-outside": "移送外单位 sent outside", "message": "留言 message",
-           "note": "内部意见 note", "feedback": "反馈 feedback", "extend": "延期 extended",
-           "duplicate": "重复举报 duplicate", "suspend-person": "暂缓 person suspended",
-           "reveal": "查看身份 identity revealed", "handover": "交接 handed over"}
-# History details are content-free codes: shown with the label of their kind where one exists.
-DETAIL_LABELS = {"finding": FINDINGS, "reason": REFUSAL_REASONS, "kind": DEADLINES,
-                 "channel": FEEDBACK_CHANNELS, "target": STATES}
 CONVERSATION = (EntryKind.reporter_message, EntryKind.staff_message)
 INTERNAL = (EntryKind.note, EntryKind.draft)
 # What a file name inside the ZIP may keep: letters and digits of any script, and . _ - ( ).
@@ -161,8 +127,26 @@ def _entries(db: Session, case: Case,
                                       e.body)) for e in rows]
 
 
+def _tables() -> dict[str, dict[str, str]]:
+    """The labels of stored codes, Chinese then English, from the pages' own labels."""
+    return {"state": bilingual(messages.STATE_LABELS),
+            "channel": bilingual(messages.CHANNEL_LABELS),
+            "finding": bilingual(messages.FINDING_LABELS),
+            "reason": bilingual(messages.REFUSAL_LABELS),
+            "kind": bilingual(messages.DEADLINE_LABELS),
+            "deadline_state": bilingual(messages.DEADLINE_STATE_LABELS),
+            "feedback_channel": bilingual(messages.FEEDBACK_CHANNEL_LABELS),
+            "entry": bilingual(messages.ENTRY_LABELS),
+            "action": bilingual(messages.EVENT_LABELS)}
+
+
+# History details are content-free codes, shown with the label of their kind where one exists.
+DETAIL_TABLES = {"finding": "finding", "reason": "reason", "kind": "kind",
+                 "channel": "feedback_channel", "target": "state"}
+
+
 def _events(db: Session, case: Case, keys: content.CaseKeys,
-            names: dict[int, str]) -> list[ExportEvent]:
+            names: dict[int, str], t: dict[str, dict[str, str]]) -> list[ExportEvent]:
     events = []
     for e in db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                         .order_by(CaseEvent.at, CaseEvent.id)):
@@ -173,11 +157,11 @@ def _events(db: Session, case: Case, keys: content.CaseKeys,
         detail = json.loads(e.detail or "{}")
         if not isinstance(detail, dict):
             detail = {}
-        shown = {key: label(DETAIL_LABELS[key], str(value)) if key in DETAIL_LABELS else value
+        shown = {key: label(t[DETAIL_TABLES[key]], str(value)) if key in DETAIL_TABLES else value
                  for key, value in detail.items()}
         events.append(ExportEvent(
-            _local(e.at), _name(names, e.actor_id), label(ACTIONS, e.action),
-            label(STATES, e.from_state), label(STATES, e.to_state),
+            _local(e.at), _name(names, e.actor_id), label(t["action"], e.action),
+            label(t["state"], e.from_state), label(t["state"], e.to_state),
             shown, reason))
     return events
 
@@ -200,6 +184,7 @@ def _files(db: Session, case: Case, keys: content.CaseKeys) -> list[ExportFile]:
 def _summary_html(db: Session, staff: accounts.CurrentStaff, case: Case,
                   keys: content.CaseKeys, files: list[ExportFile]) -> str:
     """The printable record of a case (HTML, autoescaped, self-contained)."""
+    t = _tables()
     entries = _entries(db, case, keys)
     events = db.scalars(select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id)).all()
     feedback = db.scalars(select(CaseFeedback).where(CaseFeedback.case_id == case.id)
@@ -208,7 +193,7 @@ def _summary_html(db: Session, staff: accounts.CurrentStaff, case: Case,
                        | {f.actor_id for f in feedback} | {case.assignee_id})
 
     def shown(entry: CaseEntry, payload: dict[str, object]) -> ExportEntry:
-        return ExportEntry(entry.kind, label(ENTRY_KINDS, entry.kind),
+        return ExportEntry(entry.kind, label(t["entry"], entry.kind),
                            _name(names, entry.author_id),
                            _local(entry.created_at), payload)
 
@@ -217,17 +202,17 @@ def _summary_html(db: Session, staff: accounts.CurrentStaff, case: Case,
     return render_template(
         "casework/export_summary.html", case=case,
         queue=case.queue.name_zh, category=case.category.name_zh,
-        channel=label(CHANNELS, case.channel), state=label(STATES, case.state),
-        finding=label(FINDINGS, case.finding),
-        refusal_reason=label(REFUSAL_REASONS, case.refusal_reason),
+        channel=label(t["channel"], case.channel), state=label(t["state"], case.state),
+        finding=label(t["finding"], case.finding),
+        refusal_reason=label(t["reason"], case.refusal_reason),
         assignee=_name(names, case.assignee_id),
         reports=[shown(e, p) for e, p in entries if e.kind == EntryKind.report],
         conversation=[shown(e, p) for e, p in entries if e.kind in CONVERSATION],
         notes=[shown(e, p) for e, p in entries if e.kind in INTERNAL],
-        events=_events(db, case, keys, names),
-        deadlines=[(label(DEADLINES, d.kind), label(DEADLINE_STATES, d.state), d)
+        events=_events(db, case, keys, names, t),
+        deadlines=[(label(t["kind"], d.kind), label(t["deadline_state"], d.state), d)
                    for d in deadlines],
-        feedback=[(label(DEADLINES, f.kind), label(FEEDBACK_CHANNELS, f.channel),
+        feedback=[(label(t["kind"], f.kind), label(t["feedback_channel"], f.channel),
                    _name(names, f.actor_id), f) for f in feedback],
         files=files,
         exported_by=staff.username, exported_at=_local(utcnow()),

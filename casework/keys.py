@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework import content, queues
 from casework.models import Case, Queue, QueueEpoch, QueueGrant
 from casework.queues import QueueError
-from portal import accounts, audit, crypto
+from portal import accounts, audit, clock, crypto
 from portal.db import transaction
 from portal.models import StaffUser
 
@@ -156,7 +156,7 @@ def rotation_due(db: Session, queue: Queue, today: dt.date) -> bool:
     if epoch is None:
         return False
     days = current_app.extensions["portal.config"].rotation_days
-    return (today - epoch.created_at.date()).days >= days
+    return (today - epoch.created_at.astimezone(clock.zone()).date()).days >= days
 
 
 def due_queues(db: Session, today: dt.date) -> list[Queue]:

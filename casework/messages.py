@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -76,6 +79,31 @@ EVENT_LABELS: dict[str, LazyString] = {
     "suspend-person": _l("appointment suspended (暂缓)"),
     "reveal": _l("identity revealed"),
 }
+
+ENTRY_LABELS: dict[str, LazyString] = {
+    "report": _l("Report"),
+    "reporter_message": _l("Reporter"),
+    "staff_message": _l("To the reporter"),
+    "note": _l("Internal note"),
+    "draft": _l("Draft answer awaiting sign-off"),
+}
+
+DEADLINE_STATE_LABELS: dict[str, LazyString] = {
+    "open": _l("running"),
+    "met": _l("met"),
+    "cancelled": _l("no longer applies"),
+}
+
+
+def bilingual(labels: Mapping[str, LazyString]) -> dict[str, str]:
+    """Labels in Chinese then English ("属实 Substantiated"), for records that outlive a
+    session's language (the case export)."""
+    with force_locale("zh_Hans_CN"):
+        zh = {key: str(value) for key, value in labels.items()}
+    with force_locale("en"):
+        en = {key: str(value) for key, value in labels.items()}
+    return {key: zh[key] if zh[key] == en[key] else f"{zh[key]} {en[key]}" for key in labels}
+
 
 # (message, HTTP status) per CaseError code.
 CASE_ERRORS = {

@@ -193,9 +193,9 @@ def send_new_case_notices(db: Session) -> int:
         return sent  # nothing is recorded, so the next run tries again
     with transaction(db):
         for queue_id, newest, _mails in batches:
-            queue = db.get(Queue, queue_id)
-            if queue is not None:
-                queue.notified_case_id = max(queue.notified_case_id, newest)
+            row = db.get(Queue, queue_id)
+            if row is not None:
+                row.notified_case_id = max(row.notified_case_id, newest)
     return sent
 
 

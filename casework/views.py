@@ -79,7 +79,7 @@ def _labels() -> dict[str, object]:
 def _queue_of_request(staff: accounts.CurrentStaff) -> Queue:
     mine = queries.member_queues(db.session(), staff.roles)
     if not mine:
-        abort(403)
+        abort(404, description="no-queue")
     wanted = request.args.get("queue", "")
     return next((q for q in mine if q.slug == wanted), mine[0])
 
@@ -100,6 +100,9 @@ def _filters() -> queries.Filters:
 def cases() -> str:
     """The cases of the member's queue, most urgent first, from metadata only."""
     session, staff = db.session(), require_staff()
+    if not queries.member_queues(session, staff.roles):
+        # An escalation handler before the escalation queue is configured.
+        return render_template("casework/no_queue.html")
     queue = _queue_of_request(staff)
     today = clock.today()
     today_ord = deadlines.today_ordinal(session, today)

@@ -37,6 +37,7 @@ DETAILS = {
     ),
     "unsupported-language": _l("This language is not supported. Choose 中文 or English."),
     "bad-encoding": _l("The form contained characters that are not valid UTF-8 text."),
+    "no-queue": _l("Your role belongs to a queue that has not been configured yet."),
     "intake-closed": _l(
         "Reports of this kind cannot be received online yet: the receiving office has not "
         "finished setting up. Please use the telephone line 12380, a letter or a visit, or try "

@@ -121,7 +121,7 @@ def test_export_holds_the_decrypted_record_and_the_cleaned_files(desk: Desk, fil
     for expected in ("EXPORT-MARKER 王五挪用公款", "办公室", "同事 A", MESSAGE, REASON,
                      "某县人民法院", "NOTE-MARKER", case.case_no, "待受理", "网上举报",
                      "evidence/1-转账_记录.txt", "转账 记录.txt", desk.dic.username,
-                     *(export.DEADLINES[kind] for kind in deadline_kinds)):
+                     *(export._tables()["kind"][kind] for kind in deadline_kinds)):
         assert expected in summary, expected
     # Escaped, never markup: the report's script, the note's tag, the unit's tag.
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;引号&#34;" in summary
