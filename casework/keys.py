@@ -186,7 +186,7 @@ def _member(db: Session, queue: Queue, user_id: int) -> StaffUser:
 def check_recovery_secret(db: Session, secret: str) -> bytes:
     """The recovery private key, once it is shown to match the stored recovery public key."""
     private = queues.parse_recovery_secret(secret)
-    public = queues._recovery_public(db)
+    public = queues.recovery_public_key(db)
     if public is None or not crypto.equal(crypto.public_of(private), public):
         raise QueueError("wrong-recovery-secret")
     return private
@@ -229,8 +229,8 @@ def _rotate(db: Session, queue: Queue, open_epoch: EpochOpener, actor: audit.Act
             via: str) -> RotationReport:
     """Rotate inside the caller's transaction (see the module docstring)."""
     current = queues.current_epoch(db, queue)
-    recovery_public = queues._recovery_public(db)
-    if current is None or recovery_public is None:
+    stored_recovery_public = queues.recovery_public_key(db)
+    if current is None or stored_recovery_public is None:
         raise QueueError("no-keys")
     old = {e.id: e for e in db.scalars(select(QueueEpoch).where(QueueEpoch.queue_id == queue.id))}
     # Only those who could open the current epoch get the next one: a revoked member's grant
@@ -241,9 +241,9 @@ def _rotate(db: Session, queue: Queue, open_epoch: EpochOpener, actor: audit.Act
     public, private = crypto.generate_keypair()
     epoch = QueueEpoch(
         queue_id=queue.id, epoch=number, public_key=public,
-        public_key_mac=crypto.public_key_mac(queues._mac_key(),
-                                             queues._epoch_owner(queue, number), public),
-        recovery_wrap=crypto.seal(recovery_public, private))
+        public_key_mac=crypto.public_key_mac(queues.mac_key(),
+                                             queues.epoch_owner(queue, number), public),
+        recovery_wrap=crypto.seal(stored_recovery_public, private))
     db.add(epoch)
     db.flush()
 
@@ -270,7 +270,7 @@ def _rotate(db: Session, queue: Queue, open_epoch: EpochOpener, actor: audit.Act
 
     for user in keepers:
         try:
-            queues._seal_to_member(db, epoch, user, private)
+            queues.seal_to_member(db, epoch, user, private)
         except crypto.KeyIntegrityError:
             report.key_integrity_failed.append(user.username)
         else:
@@ -359,7 +359,7 @@ def grant(db: Session, staff: accounts.CurrentStaff, queue_slug: str, user_id: i
             raise QueueError("fingerprint-mismatch")
         db.execute(delete(QueueGrant).where(QueueGrant.epoch_id == epoch.id,
                                             QueueGrant.user_id == user.id))
-        queues._seal_to_member(db, epoch, user, private)
+        queues.seal_to_member(db, epoch, user, private)
         audit.record(db, staff.actor, "queue.granted", queue.slug, user=user.username,
                      epoch=epoch.epoch, via="head", fingerprint=expected)
     return user

@@ -223,7 +223,7 @@ class Case(Base):
     # The most urgent open deadline, copied here so lists sort and filter on indexed columns.
     next_due_on: Mapped[dt.date | None] = mapped_column(Date)
     next_due_ordinal: Mapped[int | None] = mapped_column(Integer, index=True)
-    next_due_kind: Mapped[str | None] = mapped_column(String(16))
+    next_due_kind: Mapped[str | None] = mapped_column(String(24))
     next_due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     # Content destroyed by the retention purge; the skeleton stays for statistics.
     purged: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -90,11 +90,11 @@ class QueueError(Exception):
         self.code = code
 
 
-def _mac_key() -> bytes:
+def mac_key() -> bytes:
     return current_app.extensions["portal.secrets"].pubkey_mac_key
 
 
-def _epoch_owner(queue: Queue, epoch: int) -> str:
+def epoch_owner(queue: Queue, epoch: int) -> str:
     return f"queue:{queue.slug}:{epoch}"
 
 
@@ -142,7 +142,7 @@ def current_epoch(db: Session, queue: Queue) -> QueueEpoch | None:
 
 def epoch_public_key(queue: Queue, epoch: QueueEpoch) -> bytes:
     """The epoch's public key after checking its MAC (KeyIntegrityError if it was swapped)."""
-    return crypto.check_public_key(_mac_key(), _epoch_owner(queue, epoch.epoch),
+    return crypto.check_public_key(mac_key(), epoch_owner(queue, epoch.epoch),
                                    epoch.public_key, epoch.public_key_mac)
 
 
@@ -180,7 +180,7 @@ def lacking_access(db: Session, queue: Queue) -> list[StaffUser]:
     return [u for u in members(db, queue) if epoch is None or not _holds_grant(db, u, epoch)]
 
 
-def _seal_to_member(db: Session, epoch: QueueEpoch, user: StaffUser, private: bytes) -> None:
+def seal_to_member(db: Session, epoch: QueueEpoch, user: StaffUser, private: bytes) -> None:
     public = accounts.verified_public_key(user)
     db.add(QueueGrant(epoch_id=epoch.id, user_id=user.id, key_generation=user.key_generation,
                       wrap=crypto.seal(public, private)))
@@ -204,11 +204,11 @@ def parse_recovery_secret(text: str) -> bytes:
     return raw
 
 
-def _recovery_public(db: Session) -> bytes | None:
+def recovery_public_key(db: Session) -> bytes | None:
     row = db.get(RecoveryKey, RECOVERY_ROW)
     if row is None:
         return None
-    return crypto.check_public_key(_mac_key(), "recovery", row.public_key, row.public_key_mac)
+    return crypto.check_public_key(mac_key(), "recovery", row.public_key, row.public_key_mac)
 
 
 @dataclass
@@ -236,15 +236,15 @@ def init_keys(db: Session, actor: audit.Actor = audit.CLI, *,
     """
     report = InitReport()
     with transaction(db):
-        recovery_public = _recovery_public(db)
-        if recovery_public is None:
-            recovery_public, recovery_private = crypto.generate_keypair()
-            db.add(RecoveryKey(id=RECOVERY_ROW, public_key=recovery_public,
-                               public_key_mac=crypto.public_key_mac(_mac_key(), "recovery",
-                                                                    recovery_public)))
+        stored_recovery_public = recovery_public_key(db)
+        if stored_recovery_public is None:
+            stored_recovery_public, recovery_private = crypto.generate_keypair()
+            db.add(RecoveryKey(id=RECOVERY_ROW, public_key=stored_recovery_public,
+                               public_key_mac=crypto.public_key_mac(mac_key(), "recovery",
+                                                                    stored_recovery_public)))
             report.recovery_secret = format_recovery_secret(recovery_private)
             audit.record(db, actor, "recovery.created",
-                         fingerprint=crypto.fingerprint(recovery_public))
+                         fingerprint=crypto.fingerprint(stored_recovery_public))
         for queue in db.scalars(select(Queue).order_by(Queue.id)):
             if queue.current_epoch and not (rekey_unheld_empty and _unheld_and_empty(db, queue)):
                 continue
@@ -252,16 +252,16 @@ def init_keys(db: Session, actor: audit.Actor = audit.CLI, *,
             public, private = crypto.generate_keypair()
             epoch = QueueEpoch(
                 queue_id=queue.id, epoch=number, public_key=public,
-                public_key_mac=crypto.public_key_mac(_mac_key(), _epoch_owner(queue, number),
+                public_key_mac=crypto.public_key_mac(mac_key(), epoch_owner(queue, number),
                                                      public),
-                recovery_wrap=crypto.seal(recovery_public, private))
+                recovery_wrap=crypto.seal(stored_recovery_public, private))
             db.add(epoch)
             db.flush()
             queue.current_epoch = number
             granted = []
             for user in members(db, queue):
                 if user.public_key is not None:
-                    _seal_to_member(db, epoch, user, private)
+                    seal_to_member(db, epoch, user, private)
                     granted.append(user.username)
             report.keyed.append(queue)
             audit.record(db, actor, "queue.keys-created", queue.slug, epoch=number, granted=granted,
@@ -283,9 +283,9 @@ def grant_with_recovery(db: Session, queue_slug: str, username: str, secret: str
         epoch = current_epoch(db, queue)
         if epoch is None:
             raise QueueError("no-keys")
-        recovery_public = _recovery_public(db)
-        if recovery_public is None or not crypto.equal(crypto.public_of(recovery_private),
-                                                      recovery_public):
+        stored_recovery_public = recovery_public_key(db)
+        if stored_recovery_public is None or not crypto.equal(crypto.public_of(recovery_private),
+                                                      stored_recovery_public):
             raise QueueError("wrong-recovery-secret")
         user = db.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
         if user is None or not user.is_active:
@@ -296,7 +296,7 @@ def grant_with_recovery(db: Session, queue_slug: str, username: str, secret: str
         if not crypto.equal(crypto.public_of(private), epoch_public_key(queue, epoch)):
             raise QueueError("epoch-key-mismatch")
         db.query(QueueGrant).filter_by(epoch_id=epoch.id, user_id=user.id).delete()
-        _seal_to_member(db, epoch, user, private)
+        seal_to_member(db, epoch, user, private)
         audit.record(db, actor, "queue.granted", queue.slug, user=user.username,
                      epoch=epoch.epoch, via="recovery",
                      fingerprint=crypto.fingerprint(accounts.verified_public_key(user)))

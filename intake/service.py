@@ -321,17 +321,25 @@ def file_report(db: Session, report: ReportInput, files: list[Evidence], form_to
         token_hash=_token_hash(form_token), created_hour=this_hour(),
         receipt_box=crypto.encrypt(_form_key(form_token), prepared.receipt.encode(),
                                    {"what": "form-receipt"}))
-    try:
-        with transaction(db):
-            _write_case(db, report, prepared, category, objection, queue, token_row)
-    except IntegrityError:
-        # A concurrent submit of the same form won the race: show its receipt.
-        db.rollback()
-        earlier = _already_filed(db, form_token)
-        if earlier is None:
-            raise
-        raise earlier from None
-    return prepared.receipt
+    for attempt in (1, 2):
+        try:
+            with transaction(db):
+                _write_case(db, report, prepared, category, objection, queue, token_row)
+            return prepared.receipt
+        except IntegrityError:
+            db.rollback()
+            # A concurrent submit of the same form won the race: show its receipt.
+            earlier = _already_filed(db, form_token)
+            if earlier is not None:
+                raise earlier from None
+            # Or the queue's key was rotated between reading its epoch and writing the case
+            # (the old epoch row is gone): seal again to the new one, once.
+            if attempt == 2:
+                raise
+            token_row = FormSubmission(token_hash=token_row.token_hash,
+                                       created_hour=token_row.created_hour,
+                                       receipt_box=token_row.receipt_box)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def register_report(db: Session, actor: audit.Actor, queue: Queue, report: ReportInput,

@@ -500,8 +500,10 @@ def set_roles(db: Session, user_id: int, roles: Iterable[str], actor: audit.Acto
         if user.id == actor.id and Role.admin.value not in chosen:
             raise AccountError("self")
         before = sorted(user.role_names)
-        _access_lost(db, user, user.role_names - set(chosen), actor)
+        lost = user.role_names - set(chosen)
         user.roles = [StaffRole(role=r) for r in chosen]
+        db.flush()
+        _access_lost(db, user, lost, actor)  # after the change: hooks see the roles kept
         ended = _end_sessions(db, user.id)
         audit.record(db, actor, "account.roles", user.username, before=before, after=chosen,
                      sessions_ended=ended)

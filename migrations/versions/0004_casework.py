@@ -130,7 +130,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('pending_detail', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('next_due_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('next_due_ordinal', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('next_due_kind', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('next_due_kind', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('next_due_provisional', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('purged', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.alter_column('epoch_id',
