@@ -473,7 +473,7 @@ def test_verify_recovery_passes_then_fails_on_tampering(office: Office) -> None:
 
     with office.app.app_context():
         session = db.session()
-        recovery_public = queues._recovery_public(session)
+        recovery_public = queues.recovery_public_key(session)
         assert recovery_public is not None
         dic = _queue("dic")
         # Someone who can write the database seals a key of their own to the recovery key.
