@@ -158,10 +158,23 @@ def _cases(db: Session) -> int:
     run("dichandler", workflow.transfer_outside, c, "县人民法院", "属于诉讼程序处理的事项。",
         ago(28))
     _file(db, "discipline", 11, received=ago(14))  # due tomorrow
-    made += 11
+    _withdrawn(db)
+    made += 12
     for member in staff.values():
         accounts.logout(db, member)
     return made
+
+
+def _withdrawn(db: Session) -> None:
+    """A report its reporter withdrew, through the reporter's own session."""
+    category_id = db.scalar(select(Category.id).where(Category.code == "discipline"))
+    receipt = intake.file_report(db, intake.ReportInput(
+        category_id=int(category_id or 0), facts=FACTS["discipline"].format(name="某某"),
+        persons=(intake.Person(name="某某"),)), [], crypto.random_token(24))
+    reporter = intake.load_session(db, intake.open_session(db, receipt))
+    if reporter is not None:
+        intake.withdraw(db, reporter)
+        intake.end_session(db, reporter)
 
 
 def _queue_id(db: Session, slug: str) -> int:

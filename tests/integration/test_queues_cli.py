@@ -87,3 +87,24 @@ def test_demo_gives_demo_accounts_access_even_after_an_early_queues_init(app: Fl
                 session, slug))]
             assert member in names
     assert app.test_client().get("/report").status_code == 200
+
+
+def test_demo_fills_the_queues_with_cases_in_every_state(app: Flask) -> None:
+    from casework.models import Case, CaseState
+    from portal import clock
+
+    demo = _invoke(app, "portal", "demo")
+    assert demo.exit_code == 0, demo.output
+    with app.app_context():
+        session = db.session()
+        cases = session.scalars(select(Case)).all()
+        assert {c.state for c in cases} == set(CaseState)
+        today = clock.today()
+        assert any(c.next_due_on is not None and c.next_due_on < today for c in cases)
+        assert {c.queue.slug for c in cases} == {"org", "dic"}
+        assert audit.verify(session).ok
+        count = len(cases)
+    again = _invoke(app, "portal", "demo")
+    assert again.exit_code == 0, again.output
+    with app.app_context():
+        assert len(db.session().scalars(select(Case)).all()) == count  # loaded once
