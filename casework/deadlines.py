@@ -132,8 +132,10 @@ def recompute_open(db: Session) -> int:
         if (row.due_on, row.due_ordinal, row.provisional) != before:
             moved += 1
             touched.add(row.case_id)
-    for row in db.scalars(select(CaseDeadline).where(CaseDeadline.state == DeadlineState.met,
-                                                     CaseDeadline.met_on.is_not(None))):
+    # Met clocks keep their judgement consistent: a due date that was provisional is recomputed
+    # and every ordinal follows the new calendar.
+    for row in db.scalars(select(CaseDeadline).where(CaseDeadline.state == DeadlineState.met)):
+        _compute(db, cal, row)
         if row.met_on is not None:
             row.met_ordinal = ordinal(db, row.met_on)
     for case in db.scalars(select(Case).where(Case.id.in_(touched))):

@@ -144,7 +144,7 @@ def _cases(db: Session) -> int:
     run("orghandler", workflow.refuse, c, "no-substance", "您反映的情况缺少具体事实，"
         "请补充时间、地点和具体经过后再次反映。", ago(8))
     c = _file(db, "discipline", 7, channel=Channel.phone, received=ago(3))
-    run("orghandler", workflow.transfer, c, _queue_id(db, queues.DIC),
+    run("orghead", workflow.transfer, c, _queue_id(db, queues.DIC),
         "属于违纪问题，移送纪委监委。", ago(1))
     person = _open_person(db)
     if person is not None:
@@ -155,7 +155,7 @@ def _cases(db: Session) -> int:
     run("dichandler", workflow.accept, c, "初步核实", ago(20))
     run("dichandler", workflow.message, c, "您的举报已受理，我们正在核实，请耐心等待。")
     c = _file(db, "discipline", 10, received=ago(30))
-    run("dichandler", workflow.transfer_outside, c, "县人民法院", "属于诉讼程序处理的事项。",
+    run("dichead", workflow.transfer_outside, c, "县人民法院", "属于诉讼程序处理的事项。",
         ago(28))
     _file(db, "discipline", 11, received=ago(14))  # due tomorrow
     _withdrawn(db)

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from casework import content, deadlines, export, people, queries, queues, service, workflow
 from casework.forms import (
+    MAX_TEXT,
     AcceptForm,
     AssignForm,
     ConcludeForm,
@@ -282,8 +283,7 @@ def _act(case_no: str, name: str, run: Callable[[FlaskForm, Case], object],
              [q for q in queues.all_queues(db.session()) if q.id != case.queue_id],
              [SelectChoice(c.id, "") for c in deadlines.open_clocks(db.session(), case)])
     if not form.validate_on_submit():
-        too_long = any("too long" in str(e).lower() or "at most" in str(e).lower()
-                       for errs in form.errors.values() for e in errs)
+        too_long = any(isinstance(f.data, str) and len(f.data) > MAX_TEXT for f in form)
         return _page(case, forms, 413 if too_long else 400,
                      _("Please correct the form below."))
     try:

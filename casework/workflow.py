@@ -155,11 +155,13 @@ def _entry(db: Session, staff: accounts.CurrentStaff, case: Case, kind: EntryKin
     return row
 
 
-def _finish(db: Session, case: Case, today: dt.date) -> None:
-    """The case reached a state nothing follows: clocks that no longer apply stop."""
+def _finish(db: Session, case: Case, today: dt.date, *, was_open: bool = True) -> None:
+    """The case reached a state nothing follows: clocks that no longer apply stop, and an
+    objection it carried stops counting as under verification (once: a concluded case already
+    stopped counting when it was concluded)."""
     case.closed_on = today
     deadlines.cancel(db, case, DeadlineKind.decision, DeadlineKind.conclusion)
-    if case.notice_person_id is not None:
+    if was_open and case.notice_person_id is not None:
         publicity.objection_resolved(db, case.notice_person_id)
 
 
@@ -213,7 +215,7 @@ def _propose(db: Session, staff: accounts.CurrentStaff, case: Case, target: str,
     db.flush()
     case.pending_state, case.pending_by_id = target, staff.user_id
     case.pending_detail = json.dumps({**detail, "draft": draft.id}, ensure_ascii=False)
-    _event(db, staff, case, "proposed", case.state, target=target, **detail)
+    _event(db, staff, case, "proposed", case.state, proposal=target, **detail)
 
 
 def refuse(db: Session, staff: accounts.CurrentStaff, case_no: str, version: int, reason: str,
@@ -261,8 +263,10 @@ def sign_off(db: Session, staff: accounts.CurrentStaff, case_no: str, version: i
             target = case.pending_state
             if not approve:
                 case.pending_state = case.pending_by_id = case.pending_detail = None
+                if draft is not None and draft.case_id == case.id:
+                    db.delete(draft)  # the answer goes back with the decision
                 _event(db, staff, case, "sent-back", case.state, comment.strip()[:MAX_TEXT],
-                       target=target)
+                       proposal=target)
                 return
             if draft is None or draft.case_id != case.id:
                 raise CaseError("nothing-pending")
@@ -272,7 +276,7 @@ def sign_off(db: Session, staff: accounts.CurrentStaff, case_no: str, version: i
             db.delete(draft)
             _decide(db, staff, case, target, detail, str(answer["text"]), today)
             _event(db, staff, case, "signed-off", None, comment.strip()[:MAX_TEXT],
-                   target=target)
+                   proposal=target)
     except StaleDataError:
         db.rollback()
         raise CaseError("stale") from None
@@ -357,7 +361,9 @@ def transfer(db: Session, staff: accounts.CurrentStaff, case_no: str, version: i
     dropped, so this queue can no longer open it. The receiving queue decides within its
     transfer deadline."""
     text = _text(reason, "reason-required")
-    with _acting(db, staff, case_no, version, "transfer") as (case, _):
+    with _acting(db, staff, case_no, version, "transfer") as (case, member):
+        if not member.head:
+            raise CaseError("heads-only")
         target = db.get(Queue, target_queue_id)
         if target is None:
             raise CaseError("no-such-queue")
@@ -382,6 +388,8 @@ def transfer(db: Session, staff: accounts.CurrentStaff, case_no: str, version: i
         deadlines.record_met(db, case, DeadlineKind.transfer, case.received_on,
                              source.transfer_days, today)
         case.queue_id, case.queue = target.id, target
+        for running in deadlines.open_clocks(db, case):
+            running.queue_id = target.id  # still-running clocks now count for the new queue
         case.state, case.assignee_id, case.disposition, case.accepted_on = (
             S.received, None, None, None)
         event.to_state = case.state
@@ -396,7 +404,9 @@ def transfer_outside(db: Session, staff: accounts.CurrentStaff, case_no: str, ve
     """Send the case to an outside body (court, another authority): recorded, closed here."""
     name = _text(body, "body-required")[:200]
     text = _text(reason, "reason-required")
-    with _acting(db, staff, case_no, version, "transfer-outside") as (case, _):
+    with _acting(db, staff, case_no, version, "transfer-outside") as (case, member):
+        if not member.head:
+            raise CaseError("heads-only")
         before = case.state
         case.state, case.outside_body = S.transferred, name
         deadlines.record_met(db, case, DeadlineKind.transfer, case.received_on,
@@ -470,7 +480,7 @@ def close(db: Session, staff: accounts.CurrentStaff, case_no: str, version: int,
             raise CaseError("feedback-missing")
         before = case.state
         case.state = S.closed
-        _finish(db, case, today)
+        _finish(db, case, today, was_open=False)
         deadlines.refresh(db, case)
         _event(db, staff, case, "close", before)
 
