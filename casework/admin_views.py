@@ -3,14 +3,14 @@ optional escalation queue (上级). Admins see queue states but never any key or
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from casework import queues
 from casework.cli import queue_error_message
-from casework.forms import EscalationForm, RouteForm
+from casework.forms import EscalationForm, QueueSettingsForm, RouteForm
 from casework.models import Queue
 from portal import db
 from portal.access import require_staff, roles_required
@@ -24,7 +24,17 @@ def _routable(all_queues: list[Queue]) -> list[SelectChoice]:
     return [SelectChoice(q.id, q.name_zh) for q in all_queues if not q.is_escalation]
 
 
-def _page(escalation_form: EscalationForm | None = None, status: int = 200) -> tuple[str, int]:
+def _settings_form(queue: Queue) -> QueueSettingsForm:
+    lines = "\n".join(f"{d['zh']} | {d['en']}" for d in queues.dispositions(queue))
+    return QueueSettingsForm(
+        formdata=None, prefix=f"q{queue.id}", dispositions=lines,
+        decision_days=queue.decision_days, transfer_days=queue.transfer_days,
+        conclusion_days=queue.conclusion_days, notice_days=queue.notice_days,
+        signoff_required=queue.signoff_required)
+
+
+def _page(escalation_form: EscalationForm | None = None, status: int = 200,
+          bad_settings: tuple[int, QueueSettingsForm] | None = None) -> tuple[str, int]:
     session = db.session()
     all_queues = queues.all_queues(session)
     routable = _routable(all_queues)
@@ -36,8 +46,11 @@ def _page(escalation_form: EscalationForm | None = None, status: int = 200) -> t
         rows.append((category, form))
     states = [(q, len(queues.keyholders(session, q)), queues.lacking_access(session, q))
               for q in all_queues]
+    failed = dict([bad_settings]) if bad_settings else {}
+    settings = [(q, failed.get(q.id) or _settings_form(q)) for q in all_queues]
     return render_template(
         "casework/routing.html", rows=rows, states=states,
+        settings=settings,
         escalation_form=escalation_form or EscalationForm(formdata=None),
         has_escalation=any(q.is_escalation for q in all_queues),
     ), status
@@ -85,3 +98,27 @@ def create_escalation() -> Response | tuple[str, int]:
     flash(_("Escalation queue created. Run `flask --app wsgi queues init` to give it its keys; "
             "until then the question on the form is not shown."), "ok")
     return redirect(url_for("routing.routing"), code=303)
+
+
+@bp.route("/queues/<id:queue_id>", methods=["POST"])
+@roles_required(Role.admin)
+def queue_settings(queue_id: int) -> Response | tuple[str, int]:
+    """A queue's dispositions, deadlines and sign-off rule."""
+    form = QueueSettingsForm(prefix=f"q{queue_id}")
+    if form.validate_on_submit():
+        settings = queues.QueueSettings(
+            queues.parse_dispositions(form.dispositions.data or ""), form.decision_days.data or 0,
+            form.transfer_days.data or 0, form.conclusion_days.data or 0,
+            form.notice_days.data or 0, bool(form.signoff_required.data))
+        try:
+            queue = queues.update_settings(db.session(), queue_id, settings,
+                                           require_staff().actor)
+        except queues.QueueError as exc:
+            if exc.code == "no-such-queue":
+                abort(404)
+            form.dispositions.errors = [queue_error_message(exc)]
+        else:
+            flash(_("Settings of %(name)s saved; running deadlines keep their dates.",
+                    name=queue.name_zh), "ok")
+            return redirect(url_for("routing.routing"), code=303)
+    return _page(status=400, bad_settings=(queue_id, form))

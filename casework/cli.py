@@ -16,6 +16,8 @@ queues_cli = AppGroup("queues", help="Queue keys and grants.")
 
 QUEUE_ERRORS = {
     "no-such-queue": _l("There is no such queue."),
+    "bad-dispositions": _l("Give between 1 and 20 dispositions, one per line."),
+    "bad-days": _l("Deadlines are between 1 and 250 working days."),
     "no-keys": _l("This queue has no keys yet: run `flask --app wsgi queues init` first."),
     "bad-recovery-secret": _l("That is not a recovery secret (52 letters and digits in groups "
                               "of four)."),

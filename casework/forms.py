@@ -25,6 +25,24 @@ class RouteForm(FlaskForm):
     active = BooleanField(_l("Offered on the form"))
 
 
+class QueueSettingsForm(FlaskForm):
+    """A queue's casework settings (PRODUCT.md: dispositions and deadlines per queue)."""
+
+    dispositions = TextAreaField(
+        _l("Dispositions on acceptance"), validators=[DataRequired(), Length(max=4000)],
+        description=_l("One per line: 中文 | English."))
+    decision_days = IntegerField(_l("Accept or refuse within (working days after receipt)"),
+                                 validators=[InputRequired(), NumberRange(1, 250)])
+    transfer_days = IntegerField(_l("Decide a transferred case within (working days)"),
+                                 validators=[InputRequired(), NumberRange(1, 250)])
+    conclusion_days = IntegerField(_l("Conclude within (working days after acceptance)"),
+                                   validators=[InputRequired(), NumberRange(1, 250)])
+    notice_days = IntegerField(_l("Tell a real-name reporter within (working days)"),
+                               validators=[InputRequired(), NumberRange(1, 250)])
+    signoff_required = BooleanField(_l("Refusals and conclusions need a second head's "
+                                       "sign-off"))
+
+
 class EscalationForm(FlaskForm):
     """The escalation queue (上级) for reports about a body's own principal leader."""
 

@@ -360,6 +360,58 @@ def create_escalation_queue(db: Session, name_zh: str, name_en: str,
     return queue
 
 
+@dataclass(frozen=True)
+class QueueSettings:
+    """A queue's casework settings as an admin edits them."""
+
+    dispositions: list[tuple[str, str]]
+    decision_days: int
+    transfer_days: int
+    conclusion_days: int
+    notice_days: int
+    signoff_required: bool
+
+
+MAX_DEADLINE_DAYS = 250
+
+
+def parse_dispositions(text: str) -> list[tuple[str, str]]:
+    """One disposition per line, "中文 | English" (the English part is optional)."""
+    items = []
+    for line in text.splitlines():
+        zh, _, en = line.partition("|")
+        if zh.strip():
+            items.append((zh.strip()[:100], (en.strip() or zh.strip())[:100]))
+    return items
+
+
+def update_settings(db: Session, queue_id: int, settings: QueueSettings,
+                    actor: audit.Actor) -> Queue:
+    """Change a queue's dispositions, deadlines (working days) and sign-off rule; audited.
+
+    Running clocks keep the deadline they started with; new clocks use the new numbers.
+    """
+    days = (settings.decision_days, settings.transfer_days, settings.conclusion_days,
+            settings.notice_days)
+    if not settings.dispositions or len(settings.dispositions) > 20:
+        raise QueueError("bad-dispositions")
+    if any(not 1 <= d <= MAX_DEADLINE_DAYS for d in days):
+        raise QueueError("bad-days")
+    with transaction(db):
+        queue = db.get(Queue, queue_id)
+        if queue is None:
+            raise QueueError("no-such-queue")
+        queue.dispositions = json.dumps([{"zh": z, "en": e} for z, e in settings.dispositions],
+                                        ensure_ascii=False)
+        (queue.decision_days, queue.transfer_days, queue.conclusion_days,
+         queue.notice_days) = days
+        queue.signoff_required = settings.signoff_required
+        audit.record(db, actor, "queue.settings", queue.slug,
+                     dispositions=[z for z, _ in settings.dispositions], days=list(days),
+                     signoff=settings.signoff_required)
+    return queue
+
+
 def all_queues(db: Session) -> list[Queue]:
     """Every queue, defaults first."""
     return list(db.scalars(select(Queue).order_by(Queue.is_escalation, Queue.id)))

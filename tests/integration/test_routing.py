@@ -97,3 +97,44 @@ def test_escalation_queue_takes_reports_about_the_principal_leader(app: Flask,
             casework.unlock(db.session(), desk.staff(desk.dic), case)
         keys = casework.unlock(db.session(), desk.staff(upper), case)
         assert "县纪委书记" in str(casework.read_entries(db.session(), case, keys)[0].payload)
+
+
+def test_admin_sets_a_queues_dispositions_deadlines_and_sign_off(app: Flask, make_staff) -> None:
+    from casework import queues
+    from casework.models import Queue
+
+    make_desk(app, make_staff)
+    admin = _admin_client(app, make_staff)
+    with app.app_context():
+        org = queues.queue_by_slug(db.session(), "org")
+        org_id, before = org.id, (org.dispositions, org.conclusion_days)
+    page = admin.get("/staff/admin/routing/").get_data(as_text=True)
+    assert "核查 | Verification" in page  # the defaults are shown for editing
+    token = re.search(rf'name="q{org_id}-csrf_token"[^>]*value="([^"]+)"', page)
+    assert token
+    good = {f"q{org_id}-csrf_token": token.group(1),
+            f"q{org_id}-dispositions": "核查 | Verification\n立项督查\n",
+            f"q{org_id}-decision_days": "10", f"q{org_id}-transfer_days": "5",
+            f"q{org_id}-conclusion_days": "30", f"q{org_id}-notice_days": "10",
+            f"q{org_id}-signoff_required": "y"}
+    # Out of range or empty: refused with the form shown again, nothing saved.
+    for bad in ({f"q{org_id}-conclusion_days": "0"}, {f"q{org_id}-dispositions": " \n "}):
+        response = admin.post(f"/staff/admin/routing/queues/{org_id}", data={**good, **bad})
+        assert response.status_code == 400
+        with app.app_context():
+            row = db.session().get(Queue, org_id)
+            assert row is not None
+            assert (row.dispositions, row.conclusion_days) == before
+    assert admin.post("/staff/admin/routing/queues/999", data=good).status_code == 400
+    response = admin.post(f"/staff/admin/routing/queues/{org_id}", data=good)
+    assert response.status_code == 303
+    with app.app_context():
+        row = db.session().get(Queue, org_id)
+        assert row is not None
+        assert [d["zh"] for d in queues.dispositions(row)] == ["核查", "立项督查"]
+        assert (row.decision_days, row.conclusion_days, row.notice_days) == (10, 30, 10)
+        assert row.signoff_required
+        from portal.models import AuditEntry
+
+        assert db.session().scalars(select(AuditEntry.action).where(
+            AuditEntry.action == "queue.settings")).all()
