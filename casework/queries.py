@@ -18,6 +18,11 @@ NO_DUE = 2**31 - 1
 by_urgency = func.coalesce(Case.next_due_ordinal, NO_DUE)
 
 
+def _number(text: str) -> bool:
+    """ASCII digits that fit a 32-bit id ("²".isdigit() is true, but int("²") fails)."""
+    return text.isascii() and text.isdecimal() and len(text) <= 9
+
+
 @dataclass(frozen=True)
 class Filters:
     """The list's filters, as given in the query string (invalid values are ignored)."""
@@ -39,7 +44,7 @@ def _filtered(query: Select[Case], f: Filters, me: int, today: dt.date,
         query = query.where(Case.assignee_id == me)
     elif f.assignee == "none":
         query = query.where(Case.assignee_id.is_(None))
-    elif f.assignee.isdigit():
+    elif _number(f.assignee):
         query = query.where(Case.assignee_id == int(f.assignee))
     if f.category:
         query = query.where(Case.category_id == f.category)
@@ -60,7 +65,7 @@ def _filtered(query: Select[Case], f: Filters, me: int, today: dt.date,
 def parse_cursor(text: str) -> tuple[int, int] | None:
     """A keyset cursor "urgency.id" (None when absent or malformed)."""
     parts = text.split(".")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) <= 10 for p in parts):
+    if len(parts) != 2 or not all(_number(p) for p in parts):
         return None
     return int(parts[0]), int(parts[1])
 

@@ -161,6 +161,15 @@ def _holds_grant(db: Session, user: StaffUser, epoch: QueueEpoch) -> bool:
         QueueGrant.key_generation == user.key_generation)) is not None
 
 
+def holds_key(db: Session, user_id: int, queue: Queue) -> bool:
+    """Whether an active member holds a usable grant to the queue's current epoch: without
+    it, a member's role alone lets them neither act on cases nor search the queue."""
+    epoch = current_epoch(db, queue)
+    user = db.get(StaffUser, user_id)
+    return (epoch is not None and user is not None and user.is_active
+            and bool(user.role_names & queue.roles) and _holds_grant(db, user, epoch))
+
+
 def keyholders(db: Session, queue: Queue) -> list[StaffUser]:
     """Members who can open the queue's current epoch (a reset makes an old grant stale)."""
     epoch = current_epoch(db, queue)

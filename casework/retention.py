@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from casework.models import (
     Case,
+    CaseDeadline,
     CaseEntry,
     CaseEvent,
     CaseState,
+    DeadlineState,
     EvidenceChunk,
     EvidenceFile,
     PersonIndex,
@@ -65,11 +67,18 @@ def _purge_batch(db: Session, last_day: dt.date, actor: audit.Actor) -> int:
     db.execute(delete(PersonIndex).where(PersonIndex.case_id.in_(ids)))
     db.execute(update(CaseEvent).where(CaseEvent.case_id.in_(ids), CaseEvent.reason.is_not(None))
                .values(reason=None))
+    # A clock still running (an owed real-name notice) can no longer be met: it stops, so the
+    # purged case does not stay overdue in lists, digests and the dashboard forever.
+    db.execute(update(CaseDeadline).where(CaseDeadline.case_id.in_(ids),
+                                          CaseDeadline.state == DeadlineState.open)
+               .values(state=DeadlineState.cancelled))
     # The version moves on, so a member's form opened before the purge is refused as stale.
     db.execute(update(Case).where(Case.id.in_(ids), *_due(last_day)).values(
         keys_wrap=None, identity_wrap=None, identity_public_key=None,
         identity_public_key_mac=None, epoch_id=None, reporter_box=None, receipt_salt=None,
-        receipt_lookup=None, pending_detail=None, unread_replies=0, purged=True,
+        receipt_lookup=None, pending_state=None, pending_by_id=None, pending_detail=None,
+        unread_replies=0, purged=True, next_due_on=None, next_due_ordinal=None,
+        next_due_kind=None, next_due_provisional=False,
         version=Case.version + 1,
     ).execution_options(synchronize_session=False))
     for row in rows:

@@ -65,6 +65,8 @@ from publicity.models import NoticePerson
 
 bp = Blueprint("casework", __name__, url_prefix="/staff/cases")
 
+FILTER_KEYS = frozenset({"queue", "state", "assignee", "category", "channel", "due", "real_name",
+                         "unread"})
 QUEUE_ROLES = (Role.org_handler, Role.org_head, Role.dic_handler, Role.dic_head,
                Role.escalation_handler)
 
@@ -90,7 +92,8 @@ def _filters() -> queries.Filters:
     category = args.get("category", "")
     return queries.Filters(
         state=args.get("state", ""), assignee=args.get("assignee", "")[:12],
-        category=int(category) if category.isdigit() and len(category) < 10 else None,
+        category=int(category) if category.isascii() and category.isdecimal()
+        and len(category) < 10 else None,
         channel=args.get("channel", "") if args.get("channel", "") in set(Channel) else "",
         due=args.get("due", "") if args.get("due") in ("overdue", "soon") else "",
         real_name=args.get("real_name") == "1", unread=args.get("unread") == "1")
@@ -105,6 +108,10 @@ def cases() -> str:
         # An escalation handler before the escalation queue is configured.
         return render_template("casework/no_queue.html")
     queue = _queue_of_request(staff)
+    if not queues.holds_key(session, staff.user_id, queue):
+        # A role without the queue's key sees no case, not even metadata or name matches.
+        return render_template("casework/no_queue.html", no_key=True,
+                               queues=queries.member_queues(session, staff.roles))
     today = clock.today()
     today_ord = deadlines.today_ordinal(session, today)
     filters = _filters()
@@ -119,7 +126,8 @@ def cases() -> str:
     handover = HandoverForm(formdata=None)
     handover.from_user.choices = handover.to_user.choices = [
         SelectChoice(u.id, u.username) for u in members]
-    args = {k: v for k, v in request.args.items() if k != "after"}
+    # Only the list's own parameters go into the next-page link (never url_for's _scheme etc.).
+    args = {k: v for k, v in request.args.items() if k in FILTER_KEYS}
     return render_template(
         "casework/cases.html", queue=queue, queues=queries.member_queues(session, staff.roles),
         rows=[(c, deadlines.of_case(c, today, today_ord)) for c in rows], today=today,
@@ -266,8 +274,9 @@ def case_page(case_no: str) -> tuple[str, int]:
     case = _load(case_no)
     session, staff = db.session(), require_staff()
     workflow.view(session, staff, case)
+    shown = case.unread_replies
     page = _page(case)
-    workflow.mark_read(session, staff, case)
+    workflow.mark_read(session, staff, case, shown)
     return page
 
 
@@ -511,7 +520,7 @@ def handover() -> Response | tuple[str, int]:
     form.from_user.choices = form.to_user.choices = choices
     # A departing handler may already be deactivated: allow any account as the source.
     form.from_user.validate_choice = False
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or not 0 < (form.from_user.data or 0) < 2**31:
         abort(400)
     try:
         moved = workflow.hand_over(session, staff, queue.id, form.from_user.data or 0,
@@ -531,6 +540,9 @@ def register() -> Response | tuple[str, int]:
     """Register a report received by telephone, letter or visit (encrypted like a web one)."""
     session, staff = db.session(), require_staff()
     queue = _queue_of_request(staff)
+    if not queues.holds_key(session, staff.user_id, queue):
+        return render_template("casework/no_queue.html", no_key=True, queues=[]), (
+            403 if request.method == "POST" else 200)
     form = RegisterForm()
     form.channel.choices = [SelectChoice(c, CHANNEL_LABELS[c])
                             for c in (Channel.phone, Channel.letter, Channel.visit)]

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import content, deadlines, people, queues
@@ -102,6 +103,8 @@ def _acting(db: Session, staff: accounts.CurrentStaff, case_no: str, version: in
             member = _member(staff, case)
             if case.purged:
                 raise CaseError("purged")
+            if not queues.holds_key(db, staff.user_id, case.queue):
+                raise CaseError("no-access")
             if case.version != version:
                 raise CaseError("stale")
             if case.state not in ALLOWED[action]:
@@ -109,6 +112,9 @@ def _acting(db: Session, staff: accounts.CurrentStaff, case_no: str, version: in
             if case.pending_state and action not in ("note", "message", "feedback", "extend"):
                 raise CaseError("pending-signoff")
             yield case, member
+            # Every action moves the version, even one that changes only other rows (a
+            # note, an extension of a later clock), so a second stale form is refused.
+            flag_modified(case, "unread_replies")
             db.flush()
     except StaleDataError:
         db.rollback()
@@ -250,10 +256,15 @@ def sign_off(db: Session, staff: accounts.CurrentStaff, case_no: str, version: i
             if case is None:
                 raise CaseError("no-such-case")
             member = _member(staff, case)
+            if not queues.holds_key(db, staff.user_id, case.queue):
+                raise CaseError("no-access")
             if case.version != version:
                 raise CaseError("stale")
             if not case.pending_state or case.pending_detail is None:
                 raise CaseError("nothing-pending")
+            action = "refuse" if case.pending_state == S.not_accepted else "conclude"
+            if case.purged or case.state not in ALLOWED[action]:
+                raise CaseError("bad-transition")  # e.g. withdrawn meanwhile
             if not member.head:
                 raise CaseError("heads-only")
             if case.pending_by_id == staff.user_id:
@@ -265,6 +276,8 @@ def sign_off(db: Session, staff: accounts.CurrentStaff, case_no: str, version: i
                 case.pending_state = case.pending_by_id = case.pending_detail = None
                 if draft is not None and draft.case_id == case.id:
                     db.delete(draft)  # the answer goes back with the decision
+                if detail.get("reason") == "duplicate":
+                    case.duplicate_of_id = None
                 _event(db, staff, case, "sent-back", case.state, comment.strip()[:MAX_TEXT],
                        proposal=target)
                 return
@@ -329,6 +342,8 @@ def hand_over(db: Session, staff: accounts.CurrentStaff, queue_id: int, from_use
             raise CaseError("no-such-case")
         if not staff.has(queue.head_role):
             raise CaseError("heads-only")
+        if not queues.holds_key(db, staff.user_id, queue):
+            raise CaseError("no-access")
         if from_user == to_user:
             raise CaseError("same-person")
         target = _active_member(db, queue, to_user)
@@ -438,11 +453,13 @@ def note(db: Session, staff: accounts.CurrentStaff, case_no: str, version: int,
         _event(db, staff, case, "note", case.state)
 
 
-def mark_read(db: Session, staff: accounts.CurrentStaff, case: Case) -> None:
-    """The member read the reporter's replies (no version bump: nothing the case says moved)."""
-    if case.unread_replies:
+def mark_read(db: Session, staff: accounts.CurrentStaff, case: Case, shown: int) -> None:
+    """The member read the replies counted when the page was drawn (no version bump: nothing
+    the case says moved); a reply that arrived meanwhile stays unread."""
+    if shown:
         with transaction(db):
-            db.execute(update(Case).where(Case.id == case.id).values(unread_replies=0)
+            db.execute(update(Case).where(Case.id == case.id, Case.unread_replies >= shown)
+                       .values(unread_replies=Case.unread_replies - shown)
                        .execution_options(synchronize_session=False))
 
 
@@ -456,7 +473,9 @@ def record_feedback(db: Session, staff: accounts.CurrentStaff, case_no: str, ver
     with _acting(db, staff, case_no, version, "feedback") as (case, _):
         if not case.real_name:
             raise CaseError("not-real-name")
-        if given_on > today or given_on < case.received_on:
+        earliest = (case.concluded_on if kind == DeadlineKind.result_notice
+                    else case.accepted_on or case.closed_on) or case.received_on
+        if given_on > today or given_on < earliest:
             raise CaseError("bad-date")
         if kind == DeadlineKind.acceptance_notice and case.state == S.received:
             raise CaseError("not-decided")
@@ -474,9 +493,12 @@ def close(db: Session, staff: accounts.CurrentStaff, case_no: str, version: int,
           today: dt.date) -> None:
     """Archive (已归档) a concluded case; a real-name reporter must have been told the result."""
     with _acting(db, staff, case_no, version, "close") as (case, _):
-        if case.real_name and db.scalar(select(CaseFeedback.id).where(
+        # The result of this conclusion (not of an earlier one, before a reopening) must have
+        # been told: its clock stops only when that feedback is recorded.
+        owed = any(c.kind == DeadlineKind.result_notice for c in deadlines.open_clocks(db, case))
+        if case.real_name and (owed or db.scalar(select(CaseFeedback.id).where(
                 CaseFeedback.case_id == case.id,
-                CaseFeedback.kind == DeadlineKind.result_notice).limit(1)) is None:
+                CaseFeedback.kind == DeadlineKind.result_notice).limit(1)) is None):
             raise CaseError("feedback-missing")
         before = case.state
         case.state = S.closed

@@ -361,11 +361,15 @@ def register_report(db: Session, actor: audit.Actor, queue: Queue, report: Repor
     if not give_receipt:
         prepared = replace(prepared, receipt="", salt=b"", reporter_box=b"")
     token_row = FormSubmission(token_hash=_token_hash(form_token), created_hour=this_hour())
-    with transaction(db):
-        case = _write_case(db, report, prepared, category, None, queue, token_row)
-        audit.record(db, actor, "case.registered", case.case_no, channel=report.channel,
-                     receipt=give_receipt)
-        case_no = case.case_no
+    try:
+        with transaction(db):
+            case = _write_case(db, report, prepared, category, None, queue, token_row)
+            audit.record(db, actor, "case.registered", case.case_no, channel=report.channel,
+                         receipt=give_receipt)
+            case_no = case.case_no
+    except IntegrityError:
+        db.rollback()
+        raise AlreadyFiled(None) from None  # the same form, submitted twice at once
     return case_no, prepared.receipt or None
 
 
@@ -614,6 +618,11 @@ def withdraw(db: Session, reporter: Reporter) -> None:
     with transaction(db):
         case = _open_case_for_update(db, reporter)
         case.state, case.closed_on = CaseState.withdrawn, clock.today()
+        # A decision waiting for sign-off goes with the report: nothing can revive it.
+        if case.pending_state:
+            db.execute(delete(CaseEntry).where(CaseEntry.case_id == case.id,
+                                               CaseEntry.kind == EntryKind.draft))
+            case.pending_state = case.pending_by_id = case.pending_detail = None
         deadlines.cancel(db, case)
         deadlines.refresh(db, case)
         if case.notice_person_id is not None:

@@ -95,7 +95,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _reject_undecodable_input() -> None:
         # NUL cannot be stored (PostgreSQL refuses it) and is never typed by a person.
-        if any("\x00" in v for v in request.args.values()):
+        if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
             abort(400, description="bad-encoding")
         if request.method == "POST" and (
             not _form_is_utf8() or any("\x00" in v for v in request.form.values())

@@ -91,6 +91,12 @@ class Team:
 
 @pytest.fixture
 def team(app: Flask, make_staff) -> Team:
+    """Two org heads, a dic head, and a handler per queue, all holding their queue's key."""
+    return make_team(app, make_staff)
+
+
+def make_team(app: Flask, make_staff) -> Team:  # noqa: ANN001
+    """The `team` fixture's work (other test modules build their own fixture from it)."""
     # Heads first, so that `queues init` seals the queue keys to them too.
     head = make_staff("orghead", "org_head")
     head2 = make_staff("orghead2", "org_head")
