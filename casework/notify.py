@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -172,6 +172,21 @@ def case_arrived(db: Session, queue_id: int) -> int:
         return 0
 
 
+def _deliver(db: Session, cfg: Config, mails: list[Mail], has_work: bool,
+             record: Callable[[], None]) -> int:
+    """Send a batch with no database snapshot held, then record it in one transaction; a
+    failed batch records nothing, so the next run tries again. Returns messages sent."""
+    if db.in_transaction():
+        db.rollback()
+    if not has_work:
+        return 0
+    sent, failed = _send(cfg, mails)
+    if not failed:
+        with transaction(db):
+            record()
+    return sent
+
+
 def send_new_case_notices(db: Session) -> int:
     """Tell each queue's members that new reports arrived since the last notice (run hourly by
     cron): web filings are batched, so no e-mail reveals the minute a report was filed."""
@@ -184,19 +199,14 @@ def send_new_case_notices(db: Session) -> int:
             Case.queue_id == queue.id, Case.id > queue.notified_case_id))
         if newest is not None:
             batches.append((queue.id, newest, _new_case_mails(queue, _addresses(db, queue), cfg)))
-    if db.in_transaction():
-        db.rollback()  # no snapshot is held while talking to the mail server
-    if not batches:
-        return 0
-    sent, failed = _send(cfg, [m for *_ids, mails in batches for m in mails])
-    if failed:
-        return sent  # nothing is recorded, so the next run tries again
-    with transaction(db):
+    def record() -> None:
         for queue_id, newest, _mails in batches:
             row = db.get(Queue, queue_id)
             if row is not None:
                 row.notified_case_id = max(row.notified_case_id, newest)
-    return sent
+
+    return _deliver(db, cfg, [m for *_ids, mails in batches for m in mails], bool(batches),
+                    record)
 
 
 def due_counts(db: Session, today: dt.date) -> list[QueueDue]:
@@ -255,14 +265,7 @@ def send_digests(db: Session, today: dt.date) -> int:
             continue
         mails = _digest_mails(queue, due, _addresses(db, queue), cfg)
         batches.append((queue.id, queue.slug, due, mails))
-    if db.in_transaction():
-        db.rollback()  # no snapshot is held while talking to the mail server
-    if not batches:
-        return 0
-    sent, failed = _send(cfg, [m for *_queue, mails in batches for m in mails])
-    if failed:
-        return sent  # nothing is recorded, so the next run tries again
-    with transaction(db):
+    def record() -> None:
         for queue_id, slug, due, mails in batches:
             row = db.get(DigestSent, queue_id)
             if row is None:
@@ -271,4 +274,6 @@ def send_digests(db: Session, today: dt.date) -> int:
                 row.last_on = today
             audit.record(db, audit.SYSTEM, "notify.digest", slug, recipients=len(mails),
                          overdue=due.overdue, soon=due.soon)
-    return sent
+
+    return _deliver(db, cfg, [m for *_queue, mails in batches for m in mails], bool(batches),
+                    record)
