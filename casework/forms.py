@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     SelectField,
     StringField,
     TextAreaField,
@@ -206,5 +207,9 @@ class RegisterForm(FlaskForm):
                                  validators=[Optional(), Length(max=30)])
     reporter_unit = StringField(_l("Reporter's work unit or address"), filters=[_clean],
                                 validators=[Optional(), Length(max=100)])
+    files = MultipleFileField(_l("Evidence handed in or scanned (optional)"))
+    concerns_leader = BooleanField(_l("The report concerns the principal leader of this body "
+                                      "(it goes to the level above, which this queue cannot "
+                                      "open)"))
     give_receipt = BooleanField(_l("Give the reporter a receipt code to follow the case"))
     form_token = HiddenField(validators=[DataRequired(), Length(min=20, max=64)])

@@ -58,6 +58,7 @@ from casework.models import (
 from intake import receipts
 from intake import service as intake
 from intake.forms import localized
+from intake.views import chosen_files, read_evidence
 from portal import accounts, clock, crypto, db
 from portal.access import require_staff, roles_required
 from portal.models import Role
@@ -548,11 +549,20 @@ def register() -> Response | tuple[str, int]:
                             for c in (Channel.phone, Channel.letter, Channel.visit)]
     form.category.choices = [SelectChoice(c.id, localized(c.name_zh, c.name_en))
                              for c in intake.active_categories(session)]
+    escalation = intake.escalation_queue(session)
+    if escalation is None or not intake.queue_is_open(session, escalation):
+        del form.concerns_leader  # asked only while the level above can take reports
     if request.method == "GET":
         form.form_token.data = crypto.random_token(24)
         return render_template("casework/register.html", form=form, queue=queue), 200
     if not form.validate_on_submit():
         return render_template("casework/register.html", form=form, queue=queue), 400
+    files, errors, status = read_evidence(chosen_files())
+    if errors:
+        form.files.errors = errors
+        return render_template("casework/register.html", form=form, queue=queue), status
+    concerns_leader = bool(getattr(form, "concerns_leader", None) and form.concerns_leader.data)
+    target = escalation if concerns_leader and escalation is not None else queue
     persons = tuple(intake.Person(name=n, post=u) for n, u in (
         (form.person_1.data, form.unit_1.data), (form.person_2.data, form.unit_2.data)) if n)
     identity = (intake.Identity(form.reporter_name.data, form.reporter_phone.data or "",
@@ -562,9 +572,9 @@ def register() -> Response | tuple[str, int]:
         category_id=form.category.data or 0, facts=form.facts.data or "", persons=persons,
         event_time=form.event_time.data or "", event_place=form.event_place.data or "",
         witnesses=form.witnesses.data or "", identity=identity,
-        channel=Channel(form.channel.data))
+        concerns_leader=concerns_leader, channel=Channel(form.channel.data))
     try:
-        case_no, receipt = intake.register_report(session, staff.actor, queue, report, [],
+        case_no, receipt = intake.register_report(session, staff.actor, target, report, files,
                                                   form.form_token.data or "",
                                                   bool(form.give_receipt.data))
     except intake.AlreadyFiled:
@@ -574,8 +584,8 @@ def register() -> Response | tuple[str, int]:
         form.category.errors = [case_error(exc.code)[0] if exc.code != "queue-closed"
                                 else _("Your queue cannot receive cases yet (no keys).")]
         return render_template("casework/register.html", form=form, queue=queue), 409
-    notify_arrival(queue.id)
-    return render_template("casework/registered.html", case_no=case_no,
+    notify_arrival(target.id)
+    return render_template("casework/registered.html", case_no=case_no, target=target,
                            receipt=receipts.grouped(receipt) if receipt else None,
                            queue=queue), 200
 

@@ -109,7 +109,7 @@ def _objection(notice: str | None, person: str | None) -> tuple[Any, bool]:
     return found, found is None
 
 
-def _uploads(field_name: str = "files") -> list[FileStorage]:
+def chosen_files(field_name: str = "files") -> list[FileStorage]:
     """The files actually chosen (browsers send one empty part when none is)."""
     return [f for f in request.files.getlist(field_name) if f.filename or f.content_length]
 
@@ -220,7 +220,7 @@ def report() -> Response | tuple[str, int]:
         if form.homepage.data:
             abort(400, description="honeypot")
         category = next((c for c in categories if c.id == form.category.data), None)
-        uploads = _uploads()
+        uploads = chosen_files()
         valid = form.validate_on_submit() and _check_report(form, category, person)
         files, file_errors, status = read_evidence(uploads) if valid else ([], [], 400)
         if valid and not file_errors and category is not None:
@@ -368,7 +368,7 @@ def reply() -> Response | tuple[str, int]:
     """The reporter writes to the handlers and/or adds evidence."""
     reporter = _require_reporter()
     form = ReplyForm()
-    uploads = _uploads()
+    uploads = chosen_files()
     if form.validate_on_submit():
         files, errors, status = read_evidence(uploads)
         if not errors and not form.text.data and not files:

@@ -44,18 +44,27 @@ from casework.models import (
     DeadlineKind,
     DeadlineState,
     EntryKind,
+    EvidenceFile,
     Queue,
     QueueEpoch,
 )
 from intake import receipts
 from intake import service as intake
 from intake.messages import STATE_LABELS as REPORTER_LABELS
-from portal import accounts, crypto, db
+from portal import accounts, audit, crypto, db
 from portal.access import STAFF_COOKIE, STAFF_COOKIE_PATH
 from portal.models import AuditEntry, CalendarDay, StaffUser
 from publicity.models import NoticePerson, Outcome
 from tests.conftest import AuthActions, StaffMember
-from tests.intake_support import Desk, csrf_of, make_desk, open_reporter, post_report, receipt_of
+from tests.intake_support import (
+    Desk,
+    csrf_of,
+    make_desk,
+    open_reporter,
+    post_multipart,
+    post_report,
+    receipt_of,
+)
 from tests.integration.test_calendar_cli import SCHEDULE_2027
 from tests.integration.test_publicity import at, editors, notice_input  # noqa: F401
 from tests.integration.test_publicity import publish as publish  # noqa: F401
@@ -551,6 +560,49 @@ def test_reports_registered_by_phone_and_letter(team: Team) -> None:
     listing = text_of(handler.get("/staff/cases/?channel=phone"))
     assert [n for _c, n in listed(listing)] == [no]
     assert len(listed(text_of(handler.get("/staff/cases/")))) == 2
+
+
+def test_a_registered_letter_keeps_its_evidence_and_a_report_on_the_leader_goes_up(
+        team: Team, make_staff) -> None:  # noqa: ANN001
+    app = team.app
+    handler = login(app, team.org)
+    page = text_of(handler.get("/staff/cases/register"))
+    assert 'name="concerns_leader"' not in page  # no escalation queue yet: not asked
+    with app.app_context():
+        queues.create_escalation_queue(db.session(), "市纪委监委信访室", "City office",
+                                       audit.CLI)
+    city_member = make_staff("cityhandler", "escalation_handler")
+    assert app.test_cli_runner().invoke(args=["queues", "init"]).exit_code == 0
+    page = text_of(handler.get("/staff/cases/register"))
+    token = re.search(r'name="form_token"[^>]*value="([^"]+)"', page)
+    assert token
+    with app.app_context():
+        category = db.session().scalar(select(Category.id).where(Category.code == "selection"))
+    scan = "扫描件：举报信原文 LETTER-SCAN".encode()
+    status, html = post_multipart(handler, "/staff/cases/register", {
+        "csrf_token": csrf_of(page), "form_token": token.group(1), "category": str(category),
+        "channel": "letter", "person_1": "周书记", "facts": "LEADER-来信反映本单位主要负责人。",
+        "concerns_leader": "y"}, files=[(scan, "letter.txt")])
+    assert status == 200, html[:2000]
+    assert "市纪委监委信访室" in html
+    no = re.search(r"(\d{4}-\d{5})", html)
+    assert no
+    case = row(app, no.group(1))
+    with app.app_context():
+        escalation = db.session().scalar(select(Queue).where(Queue.is_escalation))
+        assert escalation is not None
+        assert case.queue_id == escalation.id
+        assert case.concerns_leader
+    # The body's own staff cannot open it; the level above reads the letter and its scan.
+    assert handler.get(f"/staff/cases/{no.group(1)}").status_code == 404
+    city = login(app, city_member)
+    assert "LEADER-来信反映" in case_page(city, no.group(1))
+    with app.app_context():
+        file_id = db.session().scalar(select(EvidenceFile.id).where(
+            EvidenceFile.case_id == case.id))
+    download = city.get(f"/staff/cases/{no.group(1)}/files/{file_id}")
+    assert download.status_code == 200
+    assert download.data == scan
 
 
 # --- 4. transfers between queues ----------------------------------------------------------------
