@@ -234,6 +234,15 @@ class Case(Base):
     queue: Mapped[Queue] = relationship(lazy="joined")
     category: Mapped[Category] = relationship(lazy="joined")
 
+    # Covering indexes of the supervision dashboard: each count is a range scan of one index.
+    __table_args__ = (
+        Index("ix_case_received_stats", "received_on", "queue_id", "channel", "real_name"),
+        Index("ix_case_accepted_stats", "accepted_on", "queue_id"),
+        Index("ix_case_concluded_stats", "concluded_on", "queue_id", "finding"),
+        Index("ix_case_closed_stats", "closed_on", "queue_id", "state"),
+        Index("ix_case_state_queue", "state", "queue_id", "assignee_id", "next_due_on"),
+    )
+
 
 class EntryKind(enum.StrEnum):
     """What an entry of a case is, which also says under which key it is encrypted."""
@@ -361,6 +370,14 @@ class CaseDeadline(Base):
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     met_on: Mapped[dt.date | None] = mapped_column(Date)
     met_ordinal: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        # Durations of met clocks, and clocks falling due, by period (supervision).
+        Index("ix_deadline_met_stats", "kind", "state", "met_on", "queue_id", "due_ordinal",
+              "working_days", "extended_days", "met_ordinal"),
+        Index("ix_deadline_due_stats", "due_on", "kind", "state", "queue_id", "met_on"),
+        Index("ix_deadline_open", "state", "due_on", "queue_id"),
+    )
 
 
 class CaseEvent(Base):

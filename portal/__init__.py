@@ -92,6 +92,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     from casework.admin_views import bp as routing_bp
     from casework.keys_views import bp as queue_keys_bp
+    from casework.supervision_views import bp as supervision_bp
     from casework.views import bp as casework_bp
     from intake.views import bp as intake_bp
     from portal.admin import bp as admin_bp
@@ -100,7 +101,7 @@ def create_app(config: Config | None = None) -> Flask:
     from publicity.views import bp as publicity_bp
 
     blueprints = (publicity_bp, publicity_editor_bp, intake_bp, casework_bp, routing_bp,
-                  queue_keys_bp, auth_bp, admin_bp)
+                  queue_keys_bp, supervision_bp, auth_bp, admin_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.jinja_env.globals["role_labels"] = ROLE_LABELS

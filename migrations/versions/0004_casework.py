@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-27 14:08:56.594032
+Create Date: 2026-11-27 14:54:25.586539
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_deadline_due_ordinal'), ['due_ordinal'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_deadline_queue_id'), ['queue_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_deadline_state'), ['state'], unique=False)
+        batch_op.create_index('ix_deadline_due_stats', ['due_on', 'kind', 'state', 'queue_id', 'met_on'], unique=False)
+        batch_op.create_index('ix_deadline_met_stats', ['kind', 'state', 'met_on', 'queue_id', 'due_ordinal', 'working_days', 'extended_days', 'met_ordinal'], unique=False)
+        batch_op.create_index('ix_deadline_open', ['state', 'due_on', 'queue_id'], unique=False)
 
     op.create_table('case_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -148,11 +151,16 @@ def upgrade() -> None:
         batch_op.alter_column('identity_public_key_mac',
                existing_type=sa.LargeBinary(),
                nullable=True)
+        batch_op.create_index('ix_case_accepted_stats', ['accepted_on', 'queue_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_closed_on'), ['closed_on'], unique=False)
+        batch_op.create_index('ix_case_closed_stats', ['closed_on', 'queue_id', 'state'], unique=False)
+        batch_op.create_index('ix_case_concluded_stats', ['concluded_on', 'queue_id', 'finding'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_next_due_ordinal'), ['next_due_ordinal'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_case_assignee_id_staff_user'), 'staff_user', ['assignee_id'], ['id'])
+        batch_op.create_index('ix_case_received_stats', ['received_on', 'queue_id', 'channel', 'real_name'], unique=False)
+        batch_op.create_index('ix_case_state_queue', ['state', 'queue_id', 'assignee_id', 'next_due_on'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_case_pending_by_id_staff_user'), 'staff_user', ['pending_by_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_case_assignee_id_staff_user'), 'staff_user', ['assignee_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_case_duplicate_of_id_case'), 'case', ['duplicate_of_id'], ['id'])
 
     with op.batch_alter_table('queue', schema=None) as batch_op:
@@ -186,11 +194,16 @@ def downgrade() -> None:
 
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_case_duplicate_of_id_case'), type_='foreignkey')
-        batch_op.drop_constraint(batch_op.f('fk_case_pending_by_id_staff_user'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_case_assignee_id_staff_user'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_case_pending_by_id_staff_user'), type_='foreignkey')
+        batch_op.drop_index('ix_case_state_queue')
+        batch_op.drop_index('ix_case_received_stats')
         batch_op.drop_index(batch_op.f('ix_case_next_due_ordinal'))
+        batch_op.drop_index('ix_case_concluded_stats')
+        batch_op.drop_index('ix_case_closed_stats')
         batch_op.drop_index(batch_op.f('ix_case_closed_on'))
         batch_op.drop_index(batch_op.f('ix_case_assignee_id'))
+        batch_op.drop_index('ix_case_accepted_stats')
         batch_op.alter_column('identity_public_key_mac',
                existing_type=sa.LargeBinary(),
                nullable=False)
@@ -243,6 +256,9 @@ def downgrade() -> None:
 
     op.drop_table('case_event')
     with op.batch_alter_table('case_deadline', schema=None) as batch_op:
+        batch_op.drop_index('ix_deadline_open')
+        batch_op.drop_index('ix_deadline_met_stats')
+        batch_op.drop_index('ix_deadline_due_stats')
         batch_op.drop_index(batch_op.f('ix_case_deadline_state'))
         batch_op.drop_index(batch_op.f('ix_case_deadline_queue_id'))
         batch_op.drop_index(batch_op.f('ix_case_deadline_due_ordinal'))
