@@ -26,6 +26,7 @@ FACTS = {
     "objection": "对公示对象{name}有异议：其档案中的参加工作时间与本人实际经历不一致，"
                  "建议组织核实。",
 }
+FINDINGS = ("substantiated", "partly", "unsubstantiated", "unverifiable", "partly")
 NAMES = ("王建国", "刘志强", "陈海燕", "赵明", "孙立新", "周红", "吴国庆", "郑伟", "冯晓东",
          "褚建华", "卫东升", "蒋平")
 
@@ -160,6 +161,32 @@ def _cases(db: Session) -> int:
     _file(db, "discipline", 11, received=ago(14))  # due tomorrow
     _withdrawn(db)
     made += 12
+    # Earlier in the year: finished cases, so the supervision dashboard has a history.
+    for n in range(16):
+        org = n % 3 != 0
+        code, handler = ("selection", "orghandler") if org else ("discipline", "dichandler")
+        received = ago(60 + 11 * n)
+        c = _file(db, code, 12 + n, real_name=n % 4 == 0, received=received)
+        decided = received + dt.timedelta(days=2 + n % 9)
+        if n % 5 == 4:
+            run(handler, workflow.refuse, c, "out-of-scope", "您反映的问题不属于本机关受理范围，"
+                "请向有关部门反映。", decided)
+            continue
+        run(handler, workflow.accept, c, queues.dispositions(c.queue)[n % 2]["zh"], decided)
+        run(handler, workflow.take, c)
+        concluded = decided + dt.timedelta(days=25 + 4 * n)
+        if concluded >= today:
+            continue
+        run(handler, workflow.conclude, c, FINDINGS[n % len(FINDINGS)], "经核查，已依规处理。",
+            concluded)
+        if c.real_name:
+            told = min(today, concluded + dt.timedelta(days=3 + n % 10))
+            run(handler, workflow.record_feedback, c, "acceptance_notice", "phone", decided,
+                told)
+            run(handler, workflow.record_feedback, c, "result_notice", "letter", told, told)
+        if n % 2 == 0:
+            run(handler, workflow.close, c, concluded)
+        made += 1
     for member in staff.values():
         accounts.logout(db, member)
     return made
