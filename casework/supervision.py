@@ -15,7 +15,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from casework import deadlines
@@ -29,6 +39,7 @@ from casework.models import (
     DeadlineState,
     Queue,
 )
+from portal import clock
 from portal.models import StaffUser
 from publicity.models import ChangeKind, ChangeStatus, Notice, NoticeChange, NoticePerson
 
@@ -37,7 +48,7 @@ OPEN = (CaseState.received, CaseState.accepted, CaseState.in_progress)
 # conclusion → real-name feedback.
 DURATIONS = (DeadlineKind.decision, DeadlineKind.conclusion, DeadlineKind.result_notice)
 LIST_LIMIT = 200
-MAX_RANGE_DAYS = 366 * 10
+MAX_RANGE_YEARS = 10
 
 
 class RangeError(ValueError):
@@ -61,7 +72,9 @@ class Period:
         """A valid period (RangeError for an inverted or absurdly long one)."""
         if end < start:
             raise RangeError("inverted")
-        if (end - start).days > MAX_RANGE_DAYS or start.year < 2000 or end.year > 2100:
+        ten_years_on = (start.year + MAX_RANGE_YEARS, start.month, start.day)
+        if (end.year, end.month, end.day) >= ten_years_on or start.year < 2000 \
+                or end.year > 2100:
             raise RangeError("too-long")
         return cls(start, end, queue_id)
 
@@ -75,8 +88,10 @@ def _in(column: Col, p: Period) -> ColumnElement[bool]:
 
 
 def _moment_in(column: Col, p: Period) -> ColumnElement[bool]:
-    start = dt.datetime.combine(p.start, dt.time(), dt.UTC)
-    end = dt.datetime.combine(p.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    """A stored UTC moment within the period's days, as days are counted locally."""
+    zone = clock.zone()
+    start = dt.datetime.combine(p.start, dt.time(), zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(p.end + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
     return and_(column >= start, column < end)
 
 
@@ -352,7 +367,8 @@ def findings(db: Session, p: Period) -> dict[str, int]:
 
 def _month(db: Session, column: Col) -> ColumnElement[str]:
     if db.get_bind().dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
+        # A literal format: as a bound parameter, SELECT and GROUP BY would not match.
+        return func.to_char(column, literal_column("'YYYY-MM'"))
     return func.strftime("%Y-%m", column)
 
 

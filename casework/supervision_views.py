@@ -79,6 +79,10 @@ def _checked_request() -> Request:
         abort(400)
 
 
+TABLE_NAMES = ("counts", "durations", "deadlines", "overdue", "due-soon", "handlers", "findings",
+               "publicity", "objections", "trend")
+
+
 @dataclass(frozen=True)
 class Table:
     """One table of the page: a title, column headers and rows (also its CSV)."""
@@ -210,10 +214,10 @@ def to_csv(table: Table) -> bytes:
 @roles_required(*VIEWERS)
 def table_csv(name: str) -> Response:
     """One table of the dashboard as CSV."""
-    r = _checked_request()
-    table = next((t for t in tables(r) if t.name == name), None)
-    if table is None:
+    if name not in TABLE_NAMES:
         abort(404)
+    r = _checked_request()
+    table = next(t for t in tables(r) if t.name == name)
     response = Response(to_csv(table), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name}-{r.args["from"]}-{r.args["to"]}.csv"')
