@@ -40,6 +40,16 @@ def ordinal(db: Session, day: dt.date) -> int:
     return last.ordinal + extra
 
 
+def soon_until(db: Session, today: dt.date) -> dt.date:
+    """The last day still "due soon" from today: the last day whose working-day ordinal is at
+    most today's plus SOON (so "due within N working days" is a date range on an index)."""
+    limit = today_ordinal(db, today) + SOON
+    last = db.scalar(select(func.max(CalendarDay.day)).where(CalendarDay.ordinal <= limit))
+    if last is None or last < today:
+        return today + dt.timedelta(days=2 * SOON + 7)  # no materialised calendar: generous
+    return last
+
+
 def today_ordinal(db: Session, today: dt.date) -> int:
     """Today's ordinal (one query; callers compute every row's distance from it)."""
     return ordinal(db, today)

@@ -238,7 +238,7 @@ class Case(Base):
     __table_args__ = (
         Index("ix_case_received_stats", "received_on", "queue_id", "channel", "real_name"),
         Index("ix_case_accepted_stats", "accepted_on", "queue_id"),
-        Index("ix_case_concluded_stats", "concluded_on", "queue_id", "finding"),
+        Index("ix_case_concluded_stats", "concluded_on", "queue_id", "finding", "assignee_id"),
         Index("ix_case_closed_stats", "closed_on", "queue_id", "state"),
         Index("ix_case_state_queue", "state", "queue_id", "assignee_id", "next_due_on"),
     )
@@ -376,7 +376,7 @@ class CaseDeadline(Base):
         Index("ix_deadline_met_stats", "kind", "state", "met_on", "queue_id", "due_ordinal",
               "working_days", "extended_days", "met_ordinal"),
         Index("ix_deadline_due_stats", "due_on", "kind", "state", "queue_id", "met_on"),
-        Index("ix_deadline_open", "state", "due_on", "queue_id"),
+        Index("ix_deadline_open", "state", "due_on", "queue_id", "case_id"),
     )
 
 
@@ -400,6 +400,9 @@ class CaseEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="{}")
     reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    # Extensions granted in a period (supervision) without reading the whole history.
+    __table_args__ = (Index("ix_case_event_action_at", "action", "at", "queue_id"),)
 
 
 class CaseTransfer(Base):

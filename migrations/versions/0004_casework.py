@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-27 14:54:25.586539
+Create Date: 2026-11-27 15:27:07.591909
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_deadline_state'), ['state'], unique=False)
         batch_op.create_index('ix_deadline_due_stats', ['due_on', 'kind', 'state', 'queue_id', 'met_on'], unique=False)
         batch_op.create_index('ix_deadline_met_stats', ['kind', 'state', 'met_on', 'queue_id', 'due_ordinal', 'working_days', 'extended_days', 'met_ordinal'], unique=False)
-        batch_op.create_index('ix_deadline_open', ['state', 'due_on', 'queue_id'], unique=False)
+        batch_op.create_index('ix_deadline_open', ['state', 'due_on', 'queue_id', 'case_id'], unique=False)
 
     op.create_table('case_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('uid', name=op.f('uq_case_event_uid'))
     )
     with op.batch_alter_table('case_event', schema=None) as batch_op:
+        batch_op.create_index('ix_case_event_action_at', ['action', 'at', 'queue_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_event_case_id'), ['case_id'], unique=False)
 
     op.create_table('case_feedback',
@@ -155,13 +156,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_closed_on'), ['closed_on'], unique=False)
         batch_op.create_index('ix_case_closed_stats', ['closed_on', 'queue_id', 'state'], unique=False)
-        batch_op.create_index('ix_case_concluded_stats', ['concluded_on', 'queue_id', 'finding'], unique=False)
+        batch_op.create_index('ix_case_concluded_stats', ['concluded_on', 'queue_id', 'finding', 'assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_next_due_ordinal'), ['next_due_ordinal'], unique=False)
         batch_op.create_index('ix_case_received_stats', ['received_on', 'queue_id', 'channel', 'real_name'], unique=False)
         batch_op.create_index('ix_case_state_queue', ['state', 'queue_id', 'assignee_id', 'next_due_on'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_case_pending_by_id_staff_user'), 'staff_user', ['pending_by_id'], ['id'])
-        batch_op.create_foreign_key(batch_op.f('fk_case_assignee_id_staff_user'), 'staff_user', ['assignee_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_case_duplicate_of_id_case'), 'case', ['duplicate_of_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_case_assignee_id_staff_user'), 'staff_user', ['assignee_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_case_pending_by_id_staff_user'), 'staff_user', ['pending_by_id'], ['id'])
 
     with op.batch_alter_table('queue', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dispositions', sa.Text(), nullable=False, server_default='[]'))
@@ -193,9 +194,9 @@ def downgrade() -> None:
         batch_op.drop_column('dispositions')
 
     with op.batch_alter_table('case', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_case_duplicate_of_id_case'), type_='foreignkey')
-        batch_op.drop_constraint(batch_op.f('fk_case_assignee_id_staff_user'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_case_pending_by_id_staff_user'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_case_assignee_id_staff_user'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_case_duplicate_of_id_case'), type_='foreignkey')
         batch_op.drop_index('ix_case_state_queue')
         batch_op.drop_index('ix_case_received_stats')
         batch_op.drop_index(batch_op.f('ix_case_next_due_ordinal'))
@@ -253,6 +254,7 @@ def downgrade() -> None:
     op.drop_table('case_feedback')
     with op.batch_alter_table('case_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_event_case_id'))
+        batch_op.drop_index('ix_case_event_action_at')
 
     op.drop_table('case_event')
     with op.batch_alter_table('case_deadline', schema=None) as batch_op:
