@@ -37,7 +37,7 @@ from casework.models import (
     DeadlineState,
     Queue,
 )
-from portal import clock
+from portal import clock, workdays
 from portal.models import StaffUser
 from publicity.models import ChangeKind, ChangeStatus, Notice, NoticeChange, NoticePerson
 
@@ -141,16 +141,18 @@ def counts(db: Session, p: Period, today: dt.date) -> dict[int, Counts]:
             _in(Case.accepted_on, p), _queue(Case.queue_id, p)).group_by(Case.queue_id)),
         ("concluded", select(Case.queue_id, func.count()).where(
             _in(Case.concluded_on, p), _queue(Case.queue_id, p)).group_by(Case.queue_id)),
-        ("refused", _closed_as(CaseState.not_accepted, p)),
-        ("withdrawn", _closed_as(CaseState.withdrawn, p)),
-        ("transferred", _closed_as(CaseState.transferred, p)),
         ("transferred", select(CaseTransfer.from_queue_id, func.count()).where(
             _in(CaseTransfer.on, p), _queue(CaseTransfer.from_queue_id, p))
          .group_by(CaseTransfer.from_queue_id)),
         ("open", select(Case.queue_id, func.count()).where(
-            Case.state.in_(OPEN), _queue(Case.queue_id, p)).group_by(Case.queue_id)),
+            Case.state.in_(OPEN), _queue(Case.queue_id, p))
+         # Grouped by state too, so the scan follows the covering index (state, queue_id…).
+         .group_by(Case.state, Case.queue_id)),
         ("overdue", select(CaseDeadline.queue_id, func.count(distinct(CaseDeadline.case_id)))
-         .where(CaseDeadline.state == DeadlineState.open, CaseDeadline.due_on < today,
+         .where(CaseDeadline.state == DeadlineState.open,
+                # The lower bound makes this a range on the covering (state, due_on…) index.
+                CaseDeadline.due_on.between(workdays.MATERIALISED_FROM,
+                                            today - dt.timedelta(days=1)),
                 _queue(CaseDeadline.queue_id, p)).group_by(CaseDeadline.queue_id)),
         ("extensions", select(CaseEvent.queue_id, func.count()).where(
             CaseEvent.action == "extend", _moment_in(CaseEvent.at, p),
@@ -160,13 +162,17 @@ def counts(db: Session, p: Period, today: dt.date) -> dict[int, Counts]:
         for queue_id, n in db.execute(query):
             c = of(queue_id)
             setattr(c, name, getattr(c, name) + n)
+    closed_as: dict[str, str] = {CaseState.not_accepted: "refused",
+                                 CaseState.withdrawn: "withdrawn",
+                                 CaseState.transferred: "transferred"}
+    # One range scan of the covering (closed_on, queue_id, state) index for all three.
+    for state, queue_id, n in db.execute(
+            select(Case.state, Case.queue_id, func.count())
+            .where(_in(Case.closed_on, p), Case.state.in_(closed_as), _queue(Case.queue_id, p))
+            .group_by(Case.state, Case.queue_id)):
+        c = of(queue_id)
+        setattr(c, closed_as[state], getattr(c, closed_as[state]) + n)
     return result
-
-
-def _closed_as(state: str, p: Period) -> Select[int, int]:
-    return (select(Case.queue_id, func.count())
-            .where(Case.state == state, _in(Case.closed_on, p), _queue(Case.queue_id, p))
-            .group_by(Case.queue_id))
 
 
 def total(per_queue: Iterable[Counts]) -> Counts:
@@ -300,13 +306,14 @@ def due_list(db: Session, p: Period, today: dt.date, *, overdue: bool
     """Open clocks past their day (most overdue first) or due within `deadlines.SOON` working
     days (soonest first): at most LIST_LIMIT rows, and how many there are in all."""
     today_ord = deadlines.today_ordinal(db, today)
+    # Ordered by due day (the ordinal rises with it), which the (state, due_on…) index serves.
+    order = (CaseDeadline.due_on, CaseDeadline.id)
     if overdue:
-        condition = CaseDeadline.due_on < today
-        order = (CaseDeadline.due_ordinal, CaseDeadline.id)
+        condition = CaseDeadline.due_on.between(workdays.MATERIALISED_FROM,
+                                                today - dt.timedelta(days=1))
     else:
         # Due within SOON working days: a date range, so the scan is one index range.
         condition = CaseDeadline.due_on.between(today, deadlines.soon_until(db, today))
-        order = (CaseDeadline.due_ordinal, CaseDeadline.id)
     where = (CaseDeadline.state == DeadlineState.open, condition,
              _queue(CaseDeadline.queue_id, p))
     n = db.scalar(select(func.count()).select_from(CaseDeadline).where(*where)) or 0
@@ -342,8 +349,12 @@ def handler_loads(db: Session, p: Period, today: dt.date) -> list[HandlerLoad]:
             select(Case.assignee_id, Case.queue_id, func.count(), func.sum(is_late))
             .where(Case.state.in_(OPEN), Case.assignee_id.is_not(None),
                    _queue(Case.queue_id, p))
-            .group_by(Case.assignee_id, Case.queue_id)):
-        load.setdefault((assignee, queue_id), [0, 0, 0])[:2] = [n, int(late or 0)]
+            # Grouped by state too, so the scan follows the covering (state, queue_id,
+            # assignee_id, next_due_on) index; the states are added up here.
+            .group_by(Case.state, Case.queue_id, Case.assignee_id)):
+        entry = load.setdefault((assignee, queue_id), [0, 0, 0])
+        entry[0] += n
+        entry[1] += int(late or 0)
     for assignee, queue_id, n in db.execute(
             select(Case.assignee_id, Case.queue_id, func.count())
             .where(_in(Case.concluded_on, p), Case.assignee_id.is_not(None),
