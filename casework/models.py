@@ -375,7 +375,7 @@ class CaseDeadline(Base):
         # Durations of met clocks, and clocks falling due, by period (supervision).
         Index("ix_deadline_met_stats", "kind", "state", "met_on", "queue_id", "due_ordinal",
               "working_days", "extended_days", "met_ordinal"),
-        Index("ix_deadline_due_stats", "due_on", "kind", "state", "queue_id", "met_on"),
+        Index("ix_deadline_due_stats", "kind", "due_on", "state", "met_on", "queue_id"),
         Index("ix_deadline_open", "state", "due_on", "queue_id", "case_id"),
     )
 

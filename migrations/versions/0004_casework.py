@@ -49,7 +49,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_deadline_due_ordinal'), ['due_ordinal'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_deadline_queue_id'), ['queue_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_deadline_state'), ['state'], unique=False)
-        batch_op.create_index('ix_deadline_due_stats', ['due_on', 'kind', 'state', 'queue_id', 'met_on'], unique=False)
+        batch_op.create_index('ix_deadline_due_stats', ['kind', 'due_on', 'state', 'met_on', 'queue_id'], unique=False)
         batch_op.create_index('ix_deadline_met_stats', ['kind', 'state', 'met_on', 'queue_id', 'due_ordinal', 'working_days', 'extended_days', 'met_ordinal'], unique=False)
         batch_op.create_index('ix_deadline_open', ['state', 'due_on', 'queue_id', 'case_id'], unique=False)
 
