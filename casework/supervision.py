@@ -108,7 +108,6 @@ class Scan:
         self.db, self.p = db, p
         self._received: list[tuple[dt.date, int, str, bool, int]] | None = None
         self._concluded: list[tuple[dt.date, int, str | None, int | None, int]] | None = None
-        self._durations: list[tuple[str, dt.date, int, int]] | None = None
 
     def received(self) -> list[tuple[dt.date, int, str, bool, int]]:
         """(day, queue id, channel, real name, count) of the cases received in the period."""
@@ -130,19 +129,6 @@ class Scan:
                 .group_by(Case.concluded_on, Case.queue_id, Case.finding, Case.assignee_id))
                 if r[0] is not None]
         return self._concluded
-
-    def durations(self) -> list[tuple[str, dt.date, int, int]]:
-        """(kind, day met, working days taken, count) of the clocks met in the period."""
-        if self._durations is None:
-            duration = _duration()
-            self._durations = [(r[0], r[1], r[2], r[3]) for r in self.db.execute(
-                select(CaseDeadline.kind, CaseDeadline.met_on, duration, func.count())
-                .where(CaseDeadline.kind.in_(DURATIONS),
-                       CaseDeadline.state == DeadlineState.met,
-                       _in(CaseDeadline.met_on, self.p), _queue(CaseDeadline.queue_id, self.p))
-                .group_by(CaseDeadline.kind, CaseDeadline.met_on, duration))
-                if r[1] is not None]
-        return self._durations
 
 
 # --- counts -------------------------------------------------------------------------------
@@ -186,10 +172,8 @@ def counts(db: Session, p: Period, today: dt.date, scan: Scan | None = None
     for _day, queue_id, _finding, _assignee, n in scan.concluded():
         of(queue_id).concluded += n
     simple: list[tuple[str, Select[int, int]]] = [
-        # Grouped in the covering index's own order (day, queue): no sort; summed below.
         ("accepted", select(Case.queue_id, func.count()).where(
-            _in(Case.accepted_on, p), _queue(Case.queue_id, p))
-         .group_by(Case.accepted_on, Case.queue_id)),
+            _in(Case.accepted_on, p), _queue(Case.queue_id, p)).group_by(Case.queue_id)),
         ("transferred", select(CaseTransfer.from_queue_id, func.count()).where(
             _in(CaseTransfer.on, p), _queue(CaseTransfer.from_queue_id, p))
          .group_by(CaseTransfer.from_queue_id)),
@@ -218,7 +202,7 @@ def counts(db: Session, p: Period, today: dt.date, scan: Scan | None = None
     for state, queue_id, n in db.execute(
             select(Case.state, Case.queue_id, func.count())
             .where(_in(Case.closed_on, p), Case.state.in_(closed_as), _queue(Case.queue_id, p))
-            .group_by(Case.closed_on, Case.queue_id, Case.state)):
+            .group_by(Case.state, Case.queue_id)):
         c = of(queue_id)
         setattr(c, closed_as[state], getattr(c, closed_as[state]) + n)
     return result
@@ -275,7 +259,7 @@ def percentile(histogram: Sequence[tuple[int, int]], q: float) -> float | None:
     return low + (high - low) * (position - lower)
 
 
-def spreads(db: Session, p: Period, by_queue: bool = False, scan: Scan | None = None
+def spreads(db: Session, p: Period, by_queue: bool = False
             ) -> dict[tuple[int | None, str], Spread]:
     """Median and 90th percentile per duration kind (and queue), for clocks met in the period.
 
@@ -296,16 +280,6 @@ def spreads(db: Session, p: Period, by_queue: bool = False, scan: Scan | None = 
         for row in rows:
             queue_id = int(row[1]) if queue_col is not None else None
             out[(queue_id, str(row[0]))] = Spread(int(row[-3]), float(row[-2]), float(row[-1]))
-        return out
-    if not by_queue:
-        # Overall: from the shared scan (the monthly trend uses the same rows).
-        merged: dict[str, dict[int, int]] = {}
-        for kind, _day, value, n in (scan or Scan(db, p)).durations():
-            merged.setdefault(kind, {})[value] = merged.get(kind, {}).get(value, 0) + n
-        for kind, counted in merged.items():
-            histogram = sorted(counted.items())
-            out[(None, kind)] = Spread(sum(counted.values()), percentile(histogram, 0.5),
-                                       percentile(histogram, 0.9))
         return out
     histograms: dict[tuple[int | None, str], list[tuple[int, int]]] = {}
     grouped: Any = db.execute(select(*keys, duration, func.count()).where(*where)
@@ -481,9 +455,15 @@ def trend(db: Session, p: Period, scan: Scan | None = None) -> list[Month]:
     concluded: dict[str, int] = {}
     for day, _queue_id, _finding, _assignee, n in scan.concluded():
         concluded[month(day)] = concluded.get(month(day), 0) + n
+    duration = _duration()
     per_month: dict[str, dict[int, int]] = {}
-    for kind, met_on, value, n in scan.durations():
-        if kind != DeadlineKind.decision:
+    for met_on, value, n in db.execute(
+            select(CaseDeadline.met_on, duration, func.count())
+            .where(CaseDeadline.kind == DeadlineKind.decision,
+                   CaseDeadline.state == DeadlineState.met, _in(CaseDeadline.met_on, p),
+                   _queue(CaseDeadline.queue_id, p))
+            .group_by(CaseDeadline.met_on, duration)):
+        if met_on is None:
             continue
         bucket = per_month.setdefault(month(met_on), {})
         bucket[value] = bucket.get(value, 0) + n

@@ -112,7 +112,7 @@ def tables(r: Request) -> list[Table]:
             *(c.by_channel.get(ch, 0) for ch in channels), c.real_name, c.anonymous,
             c.accepted, c.refused, c.transferred, c.withdrawn, c.concluded, c.open, c.overdue,
             c.extensions])
-    spread = supervision.spreads(session, p, scan=scan)
+    spread = supervision.spreads(session, p)
     labels = {supervision.DURATIONS[0]: _("Receipt → decision"),
               supervision.DURATIONS[1]: _("Acceptance → conclusion"),
               supervision.DURATIONS[2]: _("Conclusion → real-name feedback")}
