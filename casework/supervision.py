@@ -97,40 +97,6 @@ def _queue(column: Col, p: Period) -> ColumnElement[bool]:
     return column == p.queue_id if p.queue_id is not None else column.is_not(None)
 
 
-# --- shared scans -------------------------------------------------------------------------
-
-
-class Scan:
-    """The range scans several tables share, each read once per dashboard and grouped by day
-    in index order (no sort): cases received, and cases concluded, in the period."""
-
-    def __init__(self, db: Session, p: Period) -> None:
-        self.db, self.p = db, p
-        self._received: list[tuple[dt.date, int, str, bool, int]] | None = None
-        self._concluded: list[tuple[dt.date, int, str | None, int | None, int]] | None = None
-
-    def received(self) -> list[tuple[dt.date, int, str, bool, int]]:
-        """(day, queue id, channel, real name, count) of the cases received in the period."""
-        if self._received is None:
-            self._received = [(r[0], r[1], r[2], r[3], r[4]) for r in self.db.execute(
-                select(Case.received_on, Case.queue_id, Case.channel, Case.real_name,
-                       func.count())
-                .where(_in(Case.received_on, self.p), _queue(Case.queue_id, self.p))
-                .group_by(Case.received_on, Case.queue_id, Case.channel, Case.real_name))]
-        return self._received
-
-    def concluded(self) -> list[tuple[dt.date, int, str | None, int | None, int]]:
-        """(day, queue id, finding, assignee id, count) of the cases concluded in the period."""
-        if self._concluded is None:
-            self._concluded = [(r[0], r[1], r[2], r[3], r[4]) for r in self.db.execute(
-                select(Case.concluded_on, Case.queue_id, Case.finding, Case.assignee_id,
-                       func.count())
-                .where(_in(Case.concluded_on, self.p), _queue(Case.queue_id, self.p))
-                .group_by(Case.concluded_on, Case.queue_id, Case.finding, Case.assignee_id))
-                if r[0] is not None]
-        return self._concluded
-
-
 # --- counts -------------------------------------------------------------------------------
 
 
@@ -152,28 +118,29 @@ class Counts:
     extensions: int = 0
 
 
-def counts(db: Session, p: Period, today: dt.date, scan: Scan | None = None
-           ) -> dict[int, Counts]:
+def counts(db: Session, p: Period, today: dt.date) -> dict[int, Counts]:
     """Counts per queue id; the caller adds them up for "all queues"."""
-    scan = scan or Scan(db, p)
     result: dict[int, Counts] = {}
 
     def of(queue_id: int) -> Counts:
         return result.setdefault(queue_id, Counts())
 
-    for _day, queue_id, channel, real_name, n in scan.received():
-        c = of(queue_id)
-        c.received += n
-        c.by_channel[channel] = c.by_channel.get(channel, 0) + n
-        if real_name:
-            c.real_name += n
+    for row in db.execute(
+            select(Case.queue_id, Case.channel, Case.real_name, func.count())
+            .where(_in(Case.received_on, p), _queue(Case.queue_id, p))
+            .group_by(Case.queue_id, Case.channel, Case.real_name)):
+        c = of(row[0])
+        c.received += row[3]
+        c.by_channel[row[1]] = c.by_channel.get(row[1], 0) + row[3]
+        if row[2]:
+            c.real_name += row[3]
         else:
-            c.anonymous += n
-    for _day, queue_id, _finding, _assignee, n in scan.concluded():
-        of(queue_id).concluded += n
+            c.anonymous += row[3]
     simple: list[tuple[str, Select[int, int]]] = [
         ("accepted", select(Case.queue_id, func.count()).where(
             _in(Case.accepted_on, p), _queue(Case.queue_id, p)).group_by(Case.queue_id)),
+        ("concluded", select(Case.queue_id, func.count()).where(
+            _in(Case.concluded_on, p), _queue(Case.queue_id, p)).group_by(Case.queue_id)),
         ("transferred", select(CaseTransfer.from_queue_id, func.count()).where(
             _in(CaseTransfer.on, p), _queue(CaseTransfer.from_queue_id, p))
          .group_by(CaseTransfer.from_queue_id)),
@@ -379,8 +346,7 @@ class HandlerLoad:
     concluded: int
 
 
-def handler_loads(db: Session, p: Period, today: dt.date, scan: Scan | None = None
-                  ) -> list[HandlerLoad]:
+def handler_loads(db: Session, p: Period, today: dt.date) -> list[HandlerLoad]:
     """Cases per handler (assignee): two grouped scans of covering indexes, names joined after."""
     load: dict[tuple[int | None, int], list[int]] = {}
     is_late = case((Case.next_due_on < today, 1), else_=0)
@@ -394,9 +360,12 @@ def handler_loads(db: Session, p: Period, today: dt.date, scan: Scan | None = No
         entry = load.setdefault((assignee, queue_id), [0, 0, 0])
         entry[0] += n
         entry[1] += int(late or 0)
-    for _day, queue_id, _finding, assignee, n in (scan or Scan(db, p)).concluded():
-        if assignee is not None:
-            load.setdefault((assignee, queue_id), [0, 0, 0])[2] += n
+    for assignee, queue_id, n in db.execute(
+            select(Case.assignee_id, Case.queue_id, func.count())
+            .where(_in(Case.concluded_on, p), Case.assignee_id.is_not(None),
+                   _queue(Case.queue_id, p))
+            .group_by(Case.assignee_id, Case.queue_id)):
+        load.setdefault((assignee, queue_id), [0, 0, 0])[2] = n
     if not load:
         return []
     users = {uid: name for uid, name in db.execute(
@@ -408,13 +377,12 @@ def handler_loads(db: Session, p: Period, today: dt.date, scan: Scan | None = No
     return sorted(rows, key=lambda h: (h.queue, h.username))
 
 
-def findings(db: Session, p: Period, scan: Scan | None = None) -> dict[str, int]:
+def findings(db: Session, p: Period) -> dict[str, int]:
     """Findings of the cases concluded in the period."""
-    out: dict[str, int] = {}
-    for _day, _queue_id, finding, _assignee, n in (scan or Scan(db, p)).concluded():
-        if finding:
-            out[finding] = out.get(finding, 0) + n
-    return out
+    rows = db.execute(select(Case.finding, func.count())
+                      .where(_in(Case.concluded_on, p), _queue(Case.queue_id, p))
+                      .group_by(Case.finding))
+    return {str(r[0]): r[1] for r in rows if r[0]}
 
 
 # --- monthly trends -------------------------------------------------------------------------
@@ -439,7 +407,7 @@ def months_of(p: Period) -> list[str]:
     return out
 
 
-def trend(db: Session, p: Period, scan: Scan | None = None) -> list[Month]:
+def trend(db: Session, p: Period) -> list[Month]:
     """Per month of the period: received, concluded and the median days to a decision.
 
     Each figure is grouped by day in SQL (an index-ordered scan, no function per row) and
@@ -448,13 +416,19 @@ def trend(db: Session, p: Period, scan: Scan | None = None) -> list[Month]:
     def month(day: dt.date) -> str:
         return f"{day.year:04d}-{day.month:02d}"
 
-    scan = scan or Scan(db, p)
     received: dict[str, int] = {}
-    for day, _queue_id, _channel, _real_name, n in scan.received():
+    for day, n in db.execute(
+            select(Case.received_on, func.count())
+            .where(_in(Case.received_on, p), _queue(Case.queue_id, p))
+            .group_by(Case.received_on)):
         received[month(day)] = received.get(month(day), 0) + n
     concluded: dict[str, int] = {}
-    for day, _queue_id, _finding, _assignee, n in scan.concluded():
-        concluded[month(day)] = concluded.get(month(day), 0) + n
+    for done_on, n in db.execute(
+            select(Case.concluded_on, func.count())
+            .where(_in(Case.concluded_on, p), _queue(Case.queue_id, p))
+            .group_by(Case.concluded_on)):
+        if done_on is not None:
+            concluded[month(done_on)] = concluded.get(month(done_on), 0) + n
     duration = _duration()
     per_month: dict[str, dict[int, int]] = {}
     for met_on, value, n in db.execute(

@@ -102,8 +102,7 @@ def tables(r: Request) -> list[Table]:
     session, today = db.session(), clock.today()
     p = r.period
     names = {q.id: q.name_zh for q in queues.all_queues(session)}
-    scan = supervision.Scan(session, p)  # shared range scans: each index range read once
-    per_queue = supervision.counts(session, p, today, scan)
+    per_queue = supervision.counts(session, p, today)
     channels = list(Channel)
     count_rows = []
     for queue_id, c in sorted(per_queue.items()) + [(0, supervision.total(per_queue.values()))]:
@@ -133,7 +132,7 @@ def tables(r: Request) -> list[Table]:
                  d.assignee or "—"] for d in items]
 
     due_headers = [_("Case"), _("Queue"), _("State"), _("Deadline"), _("Due"), "", _("Assigned to")]
-    found = supervision.findings(session, p, scan)
+    found = supervision.findings(session, p)
     publicity = supervision.publicity_counts(session, p)
     return [
         Table("counts", _("Cases"), [
@@ -155,7 +154,7 @@ def tables(r: Request) -> list[Table]:
             _("Handler"), _("Queue"), _("Open now"), _("Overdue now"),
             _("Concluded in the period")],
             [[h.username, h.queue, h.open, h.overdue, h.concluded]
-             for h in supervision.handler_loads(session, p, today, scan)]),
+             for h in supervision.handler_loads(session, p, today)]),
         Table("findings", _("Findings of concluded cases"), [_("Finding"), _("Cases")],
               [[str(FINDING_LABELS.get(k, k)), found.get(k, 0)] for k in FINDING_LABELS]),
         Table("publicity", _("Pre-appointment notices"), [
@@ -172,7 +171,7 @@ def tables(r: Request) -> list[Table]:
             _("Month"), _("Cases received"), _("Cases concluded"),
             _("Median working days to decision")],
             [[m.month, m.received, m.concluded, _num(m.median_decision)]
-             for m in supervision.trend(session, p, scan)]),
+             for m in supervision.trend(session, p)]),
     ]
 
 
