@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from casework import content, queues
 from casework.models import Case, CaseEntry, EntryKind, EvidenceChunk, EvidenceFile
 from portal import accounts, audit, crypto
-from portal.db import transaction, utcnow
+from portal.db import transaction
 
 
 class CaseError(Exception):
@@ -93,23 +93,6 @@ def read_file(db: Session, case: Case, keys: content.CaseKeys,
         raise crypto.DecryptionFailed("file: chunk count")
     data = b"".join(content.decrypt_file(keys.content, case.uid, row.uid, chunks))
     return content.decrypt_file_meta(keys.content, case.uid, row.uid, row.meta), data
-
-
-def add_entry(db: Session, staff: accounts.CurrentStaff, case_id: int, kind: EntryKind,
-              text: str) -> None:
-    """A message to the reporter (Kr) or an internal note (Ki), audited without content."""
-    if kind not in (EntryKind.staff_message, EntryKind.note):
-        raise CaseError("bad-kind")
-    case = db.get(Case, case_id)
-    if case is None:
-        raise CaseError("no-such-case")
-    keys = unlock(db, staff, case)
-    entry_uid = crypto.random_bytes(16).hex()
-    body = content.encrypt_entry(entry_key(keys, kind), case.uid, entry_uid, kind, {"text": text})
-    with transaction(db):
-        db.add(CaseEntry(case_id=case.id, uid=entry_uid, kind=kind, author_id=staff.user_id,
-                         created_at=utcnow(), body=body))
-        audit.record(db, staff.actor, f"case.{kind}", case.case_no)
 
 
 def download_file(db: Session, staff: accounts.CurrentStaff, case: Case,

@@ -17,9 +17,9 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from casework import content, export
+from casework import content, export, workflow
 from casework import service as casework
-from casework.models import Case, CaseDeadline, CaseEvent, CaseState, EntryKind, EvidenceFile
+from casework.models import Case, CaseDeadline, CaseEvent, CaseState, EvidenceFile
 from portal import crypto, db
 from portal.models import AuditEntry
 from tests.intake_support import Desk, make_desk, post_report, receipt_of
@@ -69,8 +69,8 @@ def _case() -> Case:
 def _add_note_message_and_reasoned_event(staff: object) -> None:
     session = db.session()
     case = _case()
-    casework.add_entry(session, staff, case.id, EntryKind.note, NOTE)  # type: ignore[arg-type]
-    casework.add_entry(session, staff, case.id, EntryKind.staff_message,  # type: ignore[arg-type]
+    workflow.note(session, staff, case.case_no, case.version, NOTE)  # type: ignore[arg-type]
+    workflow.message(session, staff, case.case_no, case.version,  # type: ignore[arg-type]
                        MESSAGE)
     keys = casework.unlock(session, staff, case)  # type: ignore[arg-type]
     uid = crypto.random_bytes(16).hex()

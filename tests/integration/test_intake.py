@@ -18,7 +18,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from casework import content, queues
+from casework import content, queues, workflow
 from casework import service as casework
 from casework.models import (
     Case,
@@ -230,9 +230,9 @@ def test_reporter_reads_the_conversation_but_never_notes_or_identity(desk: Desk)
         staff = desk.staff(desk.dic)
         case = _only_case()
         assert case.real_name
-        casework.add_entry(db.session(), staff, case.id, EntryKind.staff_message,
+        workflow.message(db.session(), staff, case.case_no, case.version,
                            "请补充收受现金的具体时间。")
-        casework.add_entry(db.session(), staff, case.id, EntryKind.note, "NOTE-SECRET 内部意见")
+        workflow.note(db.session(), staff, case.case_no, case.version, "NOTE-SECRET 内部意见")
         identities = casework.read_identities(
             db.session(), case, casework.identity_key(db.session(), staff, case))
         assert identities[0]["name"] == "赵六"

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from casework import content, people, retention
+from casework import content, people, retention, workflow
 from casework import service as casework
 from casework.models import (
     Case,
@@ -126,7 +126,7 @@ def _add_history(staff: object, case_no: str) -> None:
     """A note, a history event with an encrypted reason, feedback, and a person index row."""
     session = db.session()
     case = _case(case_no)
-    casework.add_entry(session, staff, case.id, EntryKind.note, NOTE_MARKER)  # type: ignore[arg-type]
+    workflow.note(session, staff, case.case_no, case.version, NOTE_MARKER)  # type: ignore[arg-type]
     keys = casework.unlock(session, staff, case)  # type: ignore[arg-type]
     uid = crypto.random_bytes(16).hex()
     with db.transaction(session):
@@ -215,7 +215,8 @@ def test_purge_destroys_content_and_leaves_the_skeleton(desk: Desk, runner) -> N
             CaseState.closed, "discipline", "dic", True)
         assert case.closed_on == today - dt.timedelta(days=retention_days + 1)
         assert [_count(column, case.id) for column in skeleton] == before
-        event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)).one()
+        event = session.scalars(select(CaseEvent).where(
+            CaseEvent.case_id == case.id, CaseEvent.action == "transfer-outside")).one()
         assert event.reason is None
         assert json.loads(event.detail) == {"body": "某法院"}
         purges = session.scalars(select(AuditEntry).where(
