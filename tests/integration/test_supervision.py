@@ -53,7 +53,15 @@ from publicity import models as publicity_models
 from publicity import service as publicity
 from publicity.models import NoticePerson
 from tests.conftest import StaffMember
-from tests.integration.test_casework import Team, file_direct, login, make_team, workdays_after
+from tests.integration.test_casework import (
+    Team,
+    file_direct,
+    login,
+    make_team,
+    queue_id,
+    user_id,
+    workdays_after,
+)
 from tests.integration.test_publicity import actor, at, notice_input, person
 from tests.integration.test_publicity import editors as editors  # noqa: F401
 from tests.integration.test_publicity import publish as publish  # noqa: F401
@@ -262,18 +270,6 @@ def decision_clock(app: Flask, no: str) -> int:
         return int(session.scalar(select(CaseDeadline.id).where(
             CaseDeadline.case_id == case_id, CaseDeadline.kind == DeadlineKind.decision,
             CaseDeadline.state == "open")))
-
-
-def user_id(app: Flask, username: str) -> int:
-    from portal.models import StaffUser
-    with app.app_context():
-        return int(db.session().scalar(select(StaffUser.id).where(
-            StaffUser.username == username)))
-
-
-def queue_id(app: Flask, slug: str) -> int:
-    with app.app_context():
-        return int(db.session().scalar(select(Queue.id).where(Queue.slug == slug)))
 
 
 def queue_name(app: Flask, slug: str) -> str:
