@@ -8,7 +8,8 @@ database (a recursive CTE on SQLite, generate_series on PostgreSQL; INSERT ... S
 evenly over the 5 years ending today. Every encrypted column holds PLACEHOLDER CIPHERTEXT
 (zero bytes of a realistic length, so rows are as wide as real ones); nothing in it decrypts.
 Working-day ordinals come from the real materialised calendar (calendar_day), so
-due_ordinal = ordinal(start_on) + working_days + extended_days and met_ordinal = ordinal(met_on),
+due_ordinal = ordinal(start_on) + working_days + extended_days, met_ordinal = ordinal(met_on) and
+took_days = met_ordinal - ordinal(start_on),
 exactly as casework/deadlines.py stores them.
 
 Per size and database: a fresh database, `portal init` (Alembic), one supervisor created with
@@ -284,7 +285,7 @@ def load_data(url: str, n: int, today: dt.date) -> Load:
         # notice (real name), conclusion from acceptance, result notice (real name).
         cols = ("INSERT INTO case_deadline (case_id, queue_id, kind, state, start_on, "
                 "working_days, extended_days, due_on, due_ordinal, provisional, met_on, "
-                "met_ordinal) ")
+                "met_ordinal, took_days) ")
 
         def clocks(kind: str, start: str, days: str, met: str, where: str,
                    cancelled: str = "FALSE") -> int:
@@ -294,7 +295,7 @@ def load_data(url: str, n: int, today: dt.date) -> Load:
                        ELSE 'met' END,
                   s.day, {days}, {'c.ext_days' if kind == 'conclusion' else '0'}, w.day,
                   s.ord + {days}{' + c.ext_days' if kind == 'conclusion' else ''}, w.prov,
-                  m.day, m.ord
+                  m.day, m.ord, m.ord - s.ord
                 FROM bench_case c JOIN bench_day s ON s.dn = {start}
                 JOIN bench_wd w ON w.ord = s.ord + {days}{
                     ' + c.ext_days' if kind == 'conclusion' else ''}
@@ -573,24 +574,25 @@ def measure(db: str, n: int, args: argparse.Namespace) -> Result:
     parts: dict[str, float] = {}
     with app.test_request_context(f"/staff/supervision/?{q}"):
         sess = portal_db.session()
+        # Each with fresh day scans (the page shares them between figures).
         funcs: dict[str, Callable[[], Any]] = {
-            "counts": lambda: s.counts(sess, p, today),
-            "spreads": lambda: s.spreads(sess, p),
+            "counts": lambda: s.counts(s.Scans(sess, p), today),
+            "spreads": lambda: s.spreads(s.Scans(sess, p)),
             "shares": lambda: s.shares(sess, p),
             "overdue": lambda: s.due_list(sess, p, today, overdue=True),
             "due_soon": lambda: s.due_list(sess, p, today, overdue=False),
-            "handlers": lambda: s.handler_loads(sess, p, today),
-            "findings": lambda: s.findings(sess, p),
+            "handlers": lambda: s.handler_loads(s.Scans(sess, p), today),
+            "findings": lambda: s.findings(s.Scans(sess, p)),
             "publicity": lambda: (s.publicity_counts(sess, p),
                                   s.notice_objections(sess, p, today)),
-            "trend": lambda: s.trend(sess, p),
+            "trend": lambda: s.trend(s.Scans(sess, p)),
         }
         for name, fn in funcs.items():
             parts[name] = timed(fn, 3)
         parts["tables()"] = timed(lambda: v.tables(v.Request(p, None, {})), 3)
         with query_log(engine) as log:
             v.tables(v.Request(p, None, {}))
-        in_period = sum(c.received for c in s.counts(sess, p, today).values())
+        in_period = sum(c.received for c in s.counts(s.Scans(sess, p), today).values())
     slow = sorted(log, key=lambda r: -r[0])[: args.top]
     result = Result(db, n, in_period, loaded.seconds, base, page, csv_, chart, parts, slow)
     print(f"  {db:<8} {label(n):>5}: loaded {sum(loaded.rows.values()):,} rows in "

@@ -86,13 +86,19 @@ def all_clocks(db: Session, case: Case) -> list[CaseDeadline]:
                            .order_by(CaseDeadline.id)))
 
 
+def _stamp_met(db: Session, row: CaseDeadline, on: dt.date) -> None:
+    """Mark a clock met on a day, with the working days it ran (stored for the dashboard)."""
+    row.state, row.met_on, row.met_ordinal = DeadlineState.met, on, ordinal(db, on)
+    row.took_days = row.met_ordinal - (row.due_ordinal - row.working_days - row.extended_days)
+
+
 def meet(db: Session, case: Case, kind: DeadlineKind, on: dt.date) -> CaseDeadline | None:
     """Stop the open clock of this kind as met on a day (None when none was running)."""
     row = db.scalar(select(CaseDeadline).where(
         CaseDeadline.case_id == case.id, CaseDeadline.kind == kind,
         CaseDeadline.state == DeadlineState.open))
     if row is not None:
-        row.state, row.met_on, row.met_ordinal = DeadlineState.met, on, ordinal(db, on)
+        _stamp_met(db, row, on)
     return row
 
 
@@ -100,7 +106,7 @@ def record_met(db: Session, case: Case, kind: DeadlineKind, start_on: dt.date,
                working_days: int, on: dt.date) -> CaseDeadline:
     """A clock started and met at once (a transfer out, measured against its deadline)."""
     row = start(db, case, kind, start_on, working_days)
-    row.state, row.met_on, row.met_ordinal = DeadlineState.met, on, ordinal(db, on)
+    _stamp_met(db, row, on)
     return row
 
 
@@ -147,7 +153,7 @@ def recompute_open(db: Session) -> int:
     for row in db.scalars(select(CaseDeadline).where(CaseDeadline.state == DeadlineState.met)):
         _compute(db, cal, row)
         if row.met_on is not None:
-            row.met_ordinal = ordinal(db, row.met_on)
+            _stamp_met(db, row, row.met_on)
     for case in db.scalars(select(Case).where(Case.id.in_(touched))):
         refresh(db, case)
     return moved

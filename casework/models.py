@@ -370,11 +370,14 @@ class CaseDeadline(Base):
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     met_on: Mapped[dt.date | None] = mapped_column(Date)
     met_ordinal: Mapped[int | None] = mapped_column(Integer)
+    # Working days from the start to the day it was met: met_ordinal - (due_ordinal -
+    # working_days - extended_days), stored with it so the dashboard groups by a column.
+    took_days: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        # Durations of met clocks, and clocks falling due, by period (supervision).
-        Index("ix_deadline_met_stats", "kind", "state", "met_on", "queue_id", "due_ordinal",
-              "working_days", "extended_days", "met_ordinal"),
+        # Durations of met clocks by day (supervision): grouping by (kind, met_on, took_days)
+        # follows this index, so the database streams the groups instead of sorting a year.
+        Index("ix_deadline_met_stats", "kind", "state", "met_on", "took_days", "queue_id"),
         Index("ix_deadline_due_stats", "kind", "due_on", "state", "met_on", "queue_id"),
         Index("ix_deadline_open", "state", "due_on", "queue_id", "case_id"),
     )

@@ -4,7 +4,12 @@ Nothing here selects an encrypted column: supervisors hold no queue key, and the
 counts, dates and stored working-day ordinals. A duration in working days is a subtraction of
 ordinals (DESIGN.md, "Working days"): a clock of N working days started on day S is due on the
 day whose ordinal is ord(S) + N, so its start ordinal is `due_ordinal - working_days -
-extended_days`, and the time it took is `met_ordinal` minus that.
+extended_days`, and the time it took is `met_ordinal` minus that, stored as `took_days`.
+
+Scale (DESIGN.md, "How it scales"): every GROUP BY over a year of rows starts with the day and
+follows a covering index column by column, so the database streams the groups in index order
+instead of sorting the year (SQLite has no hash aggregate). Scans that several figures need are
+run once per request (`Scans`) and summed here from at most some thousands of day rows.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +27,7 @@ from sqlalchemy import (
     and_,
     case,
     distinct,
+    extract,
     func,
     select,
 )
@@ -97,6 +104,76 @@ def _queue(column: Col, p: Period) -> ColumnElement[bool]:
     return column == p.queue_id if p.queue_id is not None else column.is_not(None)
 
 
+# --- the shared day-grouped scans ----------------------------------------------------------
+
+
+def _monthly(inner: Select[*tuple[Any, ...]], day: str, keys: Sequence[str]
+             ) -> Select[*tuple[Any, ...]]:
+    """Sum the day groups of `inner` (columns: `day`, the keys, and `n`) into months.
+
+    The inner query groups by day and keys in index order, so it streams; only its day rows
+    (some thousands) are sorted again, by month, and at most hundreds of rows cross over.
+    """
+    days = inner.subquery()
+    at = days.c[day]
+    month = extract("year", at) * 100 + extract("month", at)
+    columns = [days.c[k] for k in keys]
+    return select(month, *columns, func.sum(days.c.n)).group_by(month, *columns)
+
+
+def month_name(month: int) -> str:
+    """"YYYY-MM" of a month number YYYYMM."""
+    return f"{month // 100:04d}-{month % 100:02d}"
+
+
+class Scans:
+    """The period's scans that several figures share, each run at most once per request.
+
+    Each returns month rows: (YYYYMM, keys…, count).
+    """
+
+    def __init__(self, db: Session, p: Period) -> None:
+        self.db, self.p = db, p
+
+    def _rows(self, query: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [(int(r[0]), *r[1:-1], int(r[-1])) for r in self.db.execute(query)]
+
+    @cached_property
+    def received(self) -> list[tuple[Any, ...]]:
+        """(month, queue id, channel, real name?, cases) received in the period."""
+        p = self.p
+        return self._rows(_monthly(
+            select(Case.received_on.label("day"), Case.queue_id, Case.channel, Case.real_name,
+                   func.count().label("n"))
+            .where(_in(Case.received_on, p), _queue(Case.queue_id, p))
+            .group_by(Case.received_on, Case.queue_id, Case.channel, Case.real_name),
+            "day", ("queue_id", "channel", "real_name")))
+
+    @cached_property
+    def concluded(self) -> list[tuple[Any, ...]]:
+        """(month, queue id, finding, assignee id, cases) concluded in the period."""
+        p = self.p
+        return self._rows(_monthly(
+            select(Case.concluded_on.label("day"), Case.queue_id, Case.finding,
+                   Case.assignee_id, func.count().label("n"))
+            .where(_in(Case.concluded_on, p), _queue(Case.queue_id, p))
+            .group_by(Case.concluded_on, Case.queue_id, Case.finding, Case.assignee_id),
+            "day", ("queue_id", "finding", "assignee_id")))
+
+    @cached_property
+    def met(self) -> list[tuple[Any, ...]]:
+        """(month, kind, working days taken, clocks) of the DURATIONS kinds met in the period."""
+        p = self.p
+        return self._rows(_monthly(
+            select(CaseDeadline.kind, CaseDeadline.met_on.label("day"), CaseDeadline.took_days,
+                   func.count().label("n"))
+            .where(CaseDeadline.kind.in_(DURATIONS), CaseDeadline.state == DeadlineState.met,
+                   _in(CaseDeadline.met_on, p), _queue(CaseDeadline.queue_id, p))
+            .group_by(CaseDeadline.kind, CaseDeadline.state, CaseDeadline.met_on,
+                      CaseDeadline.took_days),
+            "day", ("kind", "took_days")))
+
+
 # --- counts -------------------------------------------------------------------------------
 
 
@@ -118,35 +195,37 @@ class Counts:
     extensions: int = 0
 
 
-def counts(db: Session, p: Period, today: dt.date) -> dict[int, Counts]:
+def counts(scans: Scans, today: dt.date) -> dict[int, Counts]:
     """Counts per queue id; the caller adds them up for "all queues"."""
+    db, p = scans.db, scans.p
     result: dict[int, Counts] = {}
 
     def of(queue_id: int) -> Counts:
         return result.setdefault(queue_id, Counts())
 
-    for row in db.execute(
-            select(Case.queue_id, Case.channel, Case.real_name, func.count())
-            .where(_in(Case.received_on, p), _queue(Case.queue_id, p))
-            .group_by(Case.queue_id, Case.channel, Case.real_name)):
-        c = of(row[0])
-        c.received += row[3]
-        c.by_channel[row[1]] = c.by_channel.get(row[1], 0) + row[3]
-        if row[2]:
-            c.real_name += row[3]
+    def add(queue_id: int, name: str, n: int) -> None:
+        c = of(queue_id)
+        setattr(c, name, getattr(c, name) + n)
+
+    for _month, queue_id, channel, real_name, n in scans.received:
+        c = of(queue_id)
+        c.received += n
+        c.by_channel[channel] = c.by_channel.get(channel, 0) + n
+        if real_name:
+            c.real_name += n
         else:
-            c.anonymous += row[3]
+            c.anonymous += n
+    for _month, queue_id, _finding, _assignee, n in scans.concluded:
+        add(queue_id, "concluded", n)
     simple: list[tuple[str, Select[int, int]]] = [
         ("accepted", select(Case.queue_id, func.count()).where(
-            _in(Case.accepted_on, p), _queue(Case.queue_id, p)).group_by(Case.queue_id)),
-        ("concluded", select(Case.queue_id, func.count()).where(
-            _in(Case.concluded_on, p), _queue(Case.queue_id, p)).group_by(Case.queue_id)),
+            _in(Case.accepted_on, p), _queue(Case.queue_id, p))
+         .group_by(Case.accepted_on, Case.queue_id)),
         ("transferred", select(CaseTransfer.from_queue_id, func.count()).where(
             _in(CaseTransfer.on, p), _queue(CaseTransfer.from_queue_id, p))
          .group_by(CaseTransfer.from_queue_id)),
         ("open", select(Case.queue_id, func.count()).where(
             Case.state.in_(OPEN), _queue(Case.queue_id, p))
-         # Grouped by state too, so the scan follows the covering index (state, queue_id…).
          .group_by(Case.state, Case.queue_id)),
         ("overdue", select(CaseDeadline.queue_id, func.count(distinct(CaseDeadline.case_id)))
          .where(CaseDeadline.state == DeadlineState.open,
@@ -160,18 +239,16 @@ def counts(db: Session, p: Period, today: dt.date) -> dict[int, Counts]:
     ]
     for name, query in simple:
         for queue_id, n in db.execute(query):
-            c = of(queue_id)
-            setattr(c, name, getattr(c, name) + n)
+            add(queue_id, name, n)
     closed_as: dict[str, str] = {CaseState.not_accepted: "refused",
                                  CaseState.withdrawn: "withdrawn",
                                  CaseState.transferred: "transferred"}
-    # One range scan of the covering (closed_on, queue_id, state) index for all three.
-    for state, queue_id, n in db.execute(
-            select(Case.state, Case.queue_id, func.count())
+    # One streamed range of the covering (closed_on, queue_id, state) index for all three.
+    for queue_id, state, n in db.execute(
+            select(Case.queue_id, Case.state, func.count())
             .where(_in(Case.closed_on, p), Case.state.in_(closed_as), _queue(Case.queue_id, p))
-            .group_by(Case.state, Case.queue_id)):
-        c = of(queue_id)
-        setattr(c, closed_as[state], getattr(c, closed_as[state]) + n)
+            .group_by(Case.closed_on, Case.queue_id, Case.state)):
+        add(queue_id, closed_as[state], n)
     return result
 
 
@@ -188,11 +265,6 @@ def total(per_queue: Iterable[Counts]) -> Counts:
 
 
 # --- durations in working days --------------------------------------------------------------
-
-
-def _duration() -> Col:
-    start = CaseDeadline.due_ordinal - CaseDeadline.working_days - CaseDeadline.extended_days
-    return CaseDeadline.met_ordinal - start
 
 
 @dataclass(frozen=True)
@@ -226,37 +298,38 @@ def percentile(histogram: Sequence[tuple[int, int]], q: float) -> float | None:
     return low + (high - low) * (position - lower)
 
 
-def spreads(db: Session, p: Period, by_queue: bool = False
-            ) -> dict[tuple[int | None, str], Spread]:
-    """Median and 90th percentile per duration kind (and queue), for clocks met in the period.
+def _histogram(rows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(value, count) pairs, summed per value and sorted by it."""
+    counted: dict[int, int] = {}
+    for value, n in rows:
+        counted[value] = counted.get(value, 0) + n
+    return sorted(counted.items())
 
-    PostgreSQL computes percentile_cont itself; elsewhere the same figure comes from a
-    histogram of the (small, integer) durations, one grouped query either way.
+
+def spreads(scans: Scans) -> dict[str, Spread]:
+    """Median and 90th percentile per duration kind, for clocks met in the period.
+
+    PostgreSQL computes percentile_cont itself; elsewhere the same figure comes from the
+    histogram of the (small, integer) durations in the shared day scan.
     """
-    duration = _duration()
-    queue_col = CaseDeadline.queue_id if by_queue else None
-    where = (CaseDeadline.kind.in_(DURATIONS), CaseDeadline.state == DeadlineState.met,
-             _in(CaseDeadline.met_on, p), _queue(CaseDeadline.queue_id, p))
-    keys = [CaseDeadline.kind] + ([CaseDeadline.queue_id] if queue_col is not None else [])
-    out: dict[tuple[int | None, str], Spread] = {}
+    db, p = scans.db, scans.p
     if db.get_bind().dialect.name == "postgresql":
-        rows: Any = db.execute(select(
-            *keys, func.count(),
-            func.percentile_cont(0.5).within_group(duration),
-            func.percentile_cont(0.9).within_group(duration)).where(*where).group_by(*keys))
-        for row in rows:
-            queue_id = int(row[1]) if queue_col is not None else None
-            out[(queue_id, str(row[0]))] = Spread(int(row[-3]), float(row[-2]), float(row[-1]))
-        return out
-    histograms: dict[tuple[int | None, str], list[tuple[int, int]]] = {}
-    grouped: Any = db.execute(select(*keys, duration, func.count()).where(*where)
-                      .group_by(*keys, duration).order_by(*keys, duration))
-    for row in grouped:
-        queue_id = int(row[1]) if queue_col is not None else None
-        histograms.setdefault((queue_id, str(row[0])), []).append((int(row[-2]), int(row[-1])))
-    for key, histogram in histograms.items():
-        out[key] = Spread(sum(c for _v, c in histogram), percentile(histogram, 0.5),
-                          percentile(histogram, 0.9))
+        took = CaseDeadline.took_days
+        rows: Any = db.execute(
+            select(CaseDeadline.kind, func.count(),
+                   func.percentile_cont(0.5).within_group(took),
+                   func.percentile_cont(0.9).within_group(took))
+            .where(CaseDeadline.kind.in_(DURATIONS), CaseDeadline.state == DeadlineState.met,
+                   _in(CaseDeadline.met_on, p), _queue(CaseDeadline.queue_id, p))
+            .group_by(CaseDeadline.kind))
+        return {str(kind): Spread(int(n), float(median), float(p90))
+                for kind, n, median, p90 in rows}
+    out: dict[str, Spread] = {}
+    for kind in DURATIONS:
+        histogram = _histogram((took, n) for _month, k, took, n in scans.met if k == kind)
+        if histogram:
+            out[kind] = Spread(sum(n for _v, n in histogram), percentile(histogram, 0.5),
+                               percentile(histogram, 0.9))
     return out
 
 
@@ -346,8 +419,10 @@ class HandlerLoad:
     concluded: int
 
 
-def handler_loads(db: Session, p: Period, today: dt.date) -> list[HandlerLoad]:
-    """Cases per handler (assignee): two grouped scans of covering indexes, names joined after."""
+def handler_loads(scans: Scans, today: dt.date) -> list[HandlerLoad]:
+    """Cases per handler (assignee): open and overdue from a grouped scan of a covering index,
+    concluded from the shared scan; names joined after."""
+    db, p = scans.db, scans.p
     load: dict[tuple[int | None, int], list[int]] = {}
     is_late = case((Case.next_due_on < today, 1), else_=0)
     for assignee, queue_id, n, late in db.execute(
@@ -360,12 +435,9 @@ def handler_loads(db: Session, p: Period, today: dt.date) -> list[HandlerLoad]:
         entry = load.setdefault((assignee, queue_id), [0, 0, 0])
         entry[0] += n
         entry[1] += int(late or 0)
-    for assignee, queue_id, n in db.execute(
-            select(Case.assignee_id, Case.queue_id, func.count())
-            .where(_in(Case.concluded_on, p), Case.assignee_id.is_not(None),
-                   _queue(Case.queue_id, p))
-            .group_by(Case.assignee_id, Case.queue_id)):
-        load.setdefault((assignee, queue_id), [0, 0, 0])[2] = n
+    for _month, queue_id, _finding, assignee, n in scans.concluded:
+        if assignee is not None:
+            load.setdefault((assignee, queue_id), [0, 0, 0])[2] += n
     if not load:
         return []
     users = {uid: name for uid, name in db.execute(
@@ -377,12 +449,13 @@ def handler_loads(db: Session, p: Period, today: dt.date) -> list[HandlerLoad]:
     return sorted(rows, key=lambda h: (h.queue, h.username))
 
 
-def findings(db: Session, p: Period) -> dict[str, int]:
+def findings(scans: Scans) -> dict[str, int]:
     """Findings of the cases concluded in the period."""
-    rows = db.execute(select(Case.finding, func.count())
-                      .where(_in(Case.concluded_on, p), _queue(Case.queue_id, p))
-                      .group_by(Case.finding))
-    return {str(r[0]): r[1] for r in rows if r[0]}
+    out: dict[str, int] = {}
+    for _month, _queue_id, finding, _assignee, n in scans.concluded:
+        if finding:
+            out[finding] = out.get(finding, 0) + n
+    return out
 
 
 # --- monthly trends -------------------------------------------------------------------------
@@ -407,43 +480,21 @@ def months_of(p: Period) -> list[str]:
     return out
 
 
-def trend(db: Session, p: Period) -> list[Month]:
-    """Per month of the period: received, concluded and the median days to a decision.
-
-    Each figure is grouped by day in SQL (an index-ordered scan, no function per row) and
-    summed into months here: at most a few hundred rows cross over.
-    """
-    def month(day: dt.date) -> str:
-        return f"{day.year:04d}-{day.month:02d}"
-
+def trend(scans: Scans) -> list[Month]:
+    """Per month of the period: received, concluded and the median days to a decision."""
     received: dict[str, int] = {}
-    for day, n in db.execute(
-            select(Case.received_on, func.count())
-            .where(_in(Case.received_on, p), _queue(Case.queue_id, p))
-            .group_by(Case.received_on)):
-        received[month(day)] = received.get(month(day), 0) + n
+    for month, _queue_id, _channel, _real_name, n in scans.received:
+        received[month_name(month)] = received.get(month_name(month), 0) + n
     concluded: dict[str, int] = {}
-    for done_on, n in db.execute(
-            select(Case.concluded_on, func.count())
-            .where(_in(Case.concluded_on, p), _queue(Case.queue_id, p))
-            .group_by(Case.concluded_on)):
-        if done_on is not None:
-            concluded[month(done_on)] = concluded.get(month(done_on), 0) + n
-    duration = _duration()
-    per_month: dict[str, dict[int, int]] = {}
-    for met_on, value, n in db.execute(
-            select(CaseDeadline.met_on, duration, func.count())
-            .where(CaseDeadline.kind == DeadlineKind.decision,
-                   CaseDeadline.state == DeadlineState.met, _in(CaseDeadline.met_on, p),
-                   _queue(CaseDeadline.queue_id, p))
-            .group_by(CaseDeadline.met_on, duration)):
-        if met_on is None:
-            continue
-        bucket = per_month.setdefault(month(met_on), {})
-        bucket[value] = bucket.get(value, 0) + n
+    for month, _queue_id, _finding, _assignee, n in scans.concluded:
+        concluded[month_name(month)] = concluded.get(month_name(month), 0) + n
+    decisions: dict[str, list[tuple[int, int]]] = {}
+    for month, kind, took, n in scans.met:
+        if kind == DeadlineKind.decision:
+            decisions.setdefault(month_name(month), []).append((took, n))
     return [Month(m, received.get(m, 0), concluded.get(m, 0),
-                  percentile(sorted(per_month.get(m, {}).items()), 0.5))
-            for m in months_of(p)]
+                  percentile(_histogram(decisions.get(m, ())), 0.5))
+            for m in months_of(scans.p)]
 
 
 # --- publicity ------------------------------------------------------------------------------

@@ -102,7 +102,8 @@ def tables(r: Request) -> list[Table]:
     session, today = db.session(), clock.today()
     p = r.period
     names = {q.id: q.name_zh for q in queues.all_queues(session)}
-    per_queue = supervision.counts(session, p, today)
+    scans = supervision.Scans(session, p)
+    per_queue = supervision.counts(scans, today)
     channels = list(Channel)
     count_rows = []
     for queue_id, c in sorted(per_queue.items()) + [(0, supervision.total(per_queue.values()))]:
@@ -111,13 +112,13 @@ def tables(r: Request) -> list[Table]:
             *(c.by_channel.get(ch, 0) for ch in channels), c.real_name, c.anonymous,
             c.accepted, c.refused, c.transferred, c.withdrawn, c.concluded, c.open, c.overdue,
             c.extensions])
-    spread = supervision.spreads(session, p)
+    spread = supervision.spreads(scans)
     labels = {supervision.DURATIONS[0]: _("Receipt → decision"),
               supervision.DURATIONS[1]: _("Acceptance → conclusion"),
               supervision.DURATIONS[2]: _("Conclusion → real-name feedback")}
     durations = []
     for kind in supervision.DURATIONS:
-        s = spread.get((None, kind))
+        s = spread.get(kind)
         durations.append([labels[kind], s.count if s else 0, _num(s.median if s else None),
                           _num(s.p90 if s else None)])
     shares = supervision.shares(session, p)
@@ -132,7 +133,7 @@ def tables(r: Request) -> list[Table]:
                  d.assignee or "—"] for d in items]
 
     due_headers = [_("Case"), _("Queue"), _("State"), _("Deadline"), _("Due"), "", _("Assigned to")]
-    found = supervision.findings(session, p)
+    found = supervision.findings(scans)
     publicity = supervision.publicity_counts(session, p)
     return [
         Table("counts", _("Cases"), [
@@ -154,7 +155,7 @@ def tables(r: Request) -> list[Table]:
             _("Handler"), _("Queue"), _("Open now"), _("Overdue now"),
             _("Concluded in the period")],
             [[h.username, h.queue, h.open, h.overdue, h.concluded]
-             for h in supervision.handler_loads(session, p, today)]),
+             for h in supervision.handler_loads(scans, today)]),
         Table("findings", _("Findings of concluded cases"), [_("Finding"), _("Cases")],
               [[str(FINDING_LABELS.get(k, k)), found.get(k, 0)] for k in FINDING_LABELS]),
         Table("publicity", _("Pre-appointment notices"), [
@@ -171,7 +172,7 @@ def tables(r: Request) -> list[Table]:
             _("Month"), _("Cases received"), _("Cases concluded"),
             _("Median working days to decision")],
             [[m.month, m.received, m.concluded, _num(m.median_decision)]
-             for m in supervision.trend(session, p)]),
+             for m in supervision.trend(scans)]),
     ]
 
 
@@ -238,5 +239,6 @@ def chart(name: str) -> Response:
     if draw is None:
         abort(404)
     r = _checked_request()
-    return Response(draw(supervision.trend(db.session(), r.period)), mimetype="image/svg+xml")
+    months = supervision.trend(supervision.Scans(db.session(), r.period))
+    return Response(draw(months), mimetype="image/svg+xml")
 

@@ -622,33 +622,34 @@ def test_percentile_cont_and_the_histogram_give_the_same_durations(team: Team) -
     build(team)
     org, dic = queue_id(app, "org"), queue_id(app, "dic")
 
-    def spread(start: str, end: str, queue: int | None = None, by_queue: bool = False
-               ) -> dict[tuple[int | None, str], tuple[int, float | None, float | None]]:
+    def spread(start: str, end: str, queue: int | None = None
+               ) -> dict[str, tuple[int, float | None, float | None]]:
         with app.app_context():
             period = supervision.Period.checked(d(start), d(end), queue)
-            return {key: (s.count, s.median, s.p90)
-                    for key, s in supervision.spreads(db.session(), period, by_queue).items()}
+            scans = supervision.Scans(db.session(), period)
+            return {kind: (s.count, s.median, s.p90)
+                    for kind, s in supervision.spreads(scans).items()}
 
     approx = functools.partial(pytest.approx, abs=1e-9)
     assert spread("2026-01-01", "2026-11-04") == {
-        (None, "decision"): (4, approx(3.5), approx(4.7)),
-        (None, "conclusion"): (2, approx(5), approx(5.8)),
-        (None, "result_notice"): (1, approx(2), approx(2)),
+        "decision": (4, approx(3.5), approx(4.7)),
+        "conclusion": (2, approx(5), approx(5.8)),
+        "result_notice": (1, approx(2), approx(2)),
     }
-    assert spread("2026-01-01", "2026-11-04", by_queue=True) == {
-        (org, "decision"): (3, approx(3), approx(4.6)),
-        (dic, "decision"): (1, approx(4), approx(4)),
-        (org, "conclusion"): (2, approx(5), approx(5.8)),
-        (org, "result_notice"): (1, approx(2), approx(2)),
+    assert spread("2026-01-01", "2026-11-04", org) == {
+        "decision": (3, approx(3), approx(4.6)),
+        "conclusion": (2, approx(5), approx(5.8)),
+        "result_notice": (1, approx(2), approx(2)),
     }
+    assert spread("2026-01-01", "2026-11-04", dic) == {"decision": (1, approx(4), approx(4))}
     assert spread("2026-10-01", "2026-10-31") == {
-        (None, "decision"): (3, approx(4), approx(4.8)),
-        (None, "conclusion"): (1, approx(6), approx(6)),
-        (None, "result_notice"): (1, approx(2), approx(2)),
+        "decision": (3, approx(4), approx(4.8)),
+        "conclusion": (1, approx(6), approx(6)),
+        "result_notice": (1, approx(2), approx(2)),
     }
     assert spread("2026-02-01", "2026-03-31", org) == {
-        (None, "decision"): (1, approx(3), approx(3)),
-        (None, "conclusion"): (1, approx(4), approx(4)),
+        "decision": (1, approx(3), approx(3)),
+        "conclusion": (1, approx(4), approx(4)),
     }
     assert spread("2026-04-01", "2026-09-30") == {}
 
@@ -1043,8 +1044,8 @@ def test_a_moment_counts_on_its_day_in_china(team: Team, publish) -> None:  # no
         with app.app_context():
             session = db.session()
             period = supervision.Period.checked(d(day), d(day))
-            counts = supervision.total(supervision.counts(session, period,
-                                                          d("2026-10-22")).values())
+            counts = supervision.total(supervision.counts(
+                supervision.Scans(session, period), d("2026-10-22")).values())
             published = supervision.publicity_counts(session, period)
             return counts.extensions, published.notices, published.persons
 
