@@ -51,10 +51,20 @@ def _svg(chart: pygal.graph.graph.Graph) -> bytes:
     return _SCRIPT.sub(b"", bytes(chart.render()))
 
 
+def count_ticks(top: int, most: int = 8) -> list[int]:
+    """Whole-number axis ticks from 0 past `top`, at most `most` + 1 of them, on a 1-2-5 step
+    (pygal's own ticks would show 0.2 of a case)."""
+    step = 1
+    while top > step * most:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2  # 1, 2, 5, 10, 20, 50…
+    return list(range(0, top + step, step)) if top > 0 else [0, 1]
+
+
 def received_vs_concluded(months: list[Month]) -> bytes:
     """Cases received and concluded per month."""
     chart = pygal.Bar(_config(_("Cases received and concluded per month")))
     chart.x_labels = [m.month for m in months]
+    chart.y_labels = count_ticks(max((max(m.received, m.concluded) for m in months), default=0))
     chart.add(_("Cases received"), [m.received for m in months])
     chart.add(_("Cases concluded"), [m.concluded for m in months])
     return _svg(chart)
