@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint typecheck translations install install-test clean
+.PHONY: run test test-browser lint typecheck translations install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[postgres,redis,test]'
 	touch $(VENV)/.installed $@
 
+# Browser-side tools of the functional tier (axe-core, jsQR), from the npm registry when npm is
+# here; without them the browser tests skip (or fail under PORTAL_TEST_REQUIRE_BROWSER=1).
+BROWSER_TOOLS := tests/functional/node_modules/.package-lock.json
+$(BROWSER_TOOLS): tests/functional/package.json tests/functional/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/functional --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: browser tests will skip"; fi
+
 install: $(VENV)/.installed translations
-install-test: $(VENV)/.installed-test translations
+install-test: $(VENV)/.installed-test $(BROWSER_TOOLS) translations
 
 # Compiled catalogs are build products, never committed.
 translations: $(VENV)/.installed
@@ -34,6 +42,10 @@ run: install
 
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Only the real-browser journeys (headless Chromium; see README, "Tests").
+test-browser: install-test
+	$(BIN)/pytest tests/functional $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -88,6 +88,14 @@ ENTRY_LABELS: dict[str, LazyString] = {
     "draft": _l("Draft answer awaiting sign-off"),
 }
 
+# What became of a person on a notice (publicity.models.Outcome).
+OUTCOME_LABELS: dict[str, LazyString] = {
+    "pending": _l("Pending"),
+    "suspended": _l("Suspended"),
+    "appointed": _l("Appointed"),
+    "withdrawn": _l("Not appointed"),
+}
+
 DEADLINE_STATE_LABELS: dict[str, LazyString] = {
     "open": _l("running"),
     "met": _l("met"),

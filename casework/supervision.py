@@ -162,16 +162,21 @@ class Scans:
 
     @cached_property
     def met(self) -> list[tuple[Any, ...]]:
-        """(month, kind, working days taken, clocks) of the DURATIONS kinds met in the period."""
+        """(month, kind, working days taken, clocks) of the DURATIONS kinds met in the period.
+
+        One query per kind: an equality on the index's first column streams faster than a list.
+        """
         p = self.p
-        return self._rows(_monthly(
-            select(CaseDeadline.kind, CaseDeadline.met_on.label("day"), CaseDeadline.took_days,
-                   func.count().label("n"))
-            .where(CaseDeadline.kind.in_(DURATIONS), CaseDeadline.state == DeadlineState.met,
-                   _in(CaseDeadline.met_on, p), _queue(CaseDeadline.queue_id, p))
-            .group_by(CaseDeadline.kind, CaseDeadline.state, CaseDeadline.met_on,
-                      CaseDeadline.took_days),
-            "day", ("kind", "took_days")))
+        rows: list[tuple[Any, ...]] = []
+        for kind in DURATIONS:
+            rows += [(month, kind, took, n) for month, took, n in self._rows(_monthly(
+                select(CaseDeadline.met_on.label("day"), CaseDeadline.took_days,
+                       func.count().label("n"))
+                .where(CaseDeadline.kind == kind, CaseDeadline.state == DeadlineState.met,
+                       _in(CaseDeadline.met_on, p), _queue(CaseDeadline.queue_id, p))
+                .group_by(CaseDeadline.met_on, CaseDeadline.took_days),
+                "day", ("took_days",)))]
+        return rows
 
 
 # --- counts -------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from casework.messages import (
     EVENT_LABELS,
     FEEDBACK_CHANNEL_LABELS,
     FINDING_LABELS,
+    OUTCOME_LABELS,
     REFUSAL_LABELS,
     STATE_LABELS,
     case_error,
@@ -77,7 +78,7 @@ def _labels() -> dict[str, object]:
     return {"state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
             "deadline_labels": DEADLINE_LABELS, "finding_labels": FINDING_LABELS,
             "refusal_labels": REFUSAL_LABELS, "event_labels": EVENT_LABELS,
-            "feedback_channel_labels": FEEDBACK_CHANNEL_LABELS}
+            "feedback_channel_labels": FEEDBACK_CHANNEL_LABELS, "outcome_labels": OUTCOME_LABELS}
 
 
 def _queue_of_request(staff: accounts.CurrentStaff) -> Queue:

@@ -6,10 +6,11 @@ import io
 from pathlib import Path
 from typing import IO
 
-from flask import Flask, Request
+from flask import Flask, Request, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from portal.access import public
 from portal.config import Config, InstanceSecrets, NotInitialised
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,13 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, url_map: Map) -> None:
         super().__init__(url_map, min=1, max=MAX_ID)
+
+
+@public
+def _no_favicon() -> Response:
+    """Browsers ask for /favicon.ico by themselves: an empty answer instead of a 404 in every
+    visitor's console."""
+    return Response(status=204)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -104,6 +112,7 @@ def create_app(config: Config | None = None) -> Flask:
                   queue_keys_bp, supervision_bp, auth_bp, admin_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    app.add_url_rule("/favicon.ico", "favicon", _no_favicon)
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
     # Templates link to other packages' pages only once those pages exist.
     app.jinja_env.globals["has_endpoint"] = app.view_functions.__contains__

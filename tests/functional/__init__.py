@@ -1,0 +1,1 @@
+"""Real-browser journeys: headless Chromium against the portal served by gunicorn."""
