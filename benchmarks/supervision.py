@@ -547,6 +547,9 @@ def measure(db: str, n: int, args: argparse.Namespace) -> Result:
     tz = ZoneInfo(app.extensions["portal.config"].timezone)
     today = dt.datetime.now(tz).date()
     loaded = load_data(url, n, today)
+    # The bulk load leaves gigabytes of dirty pages behind; have the kernel write them out now,
+    # not while the first figure is being timed.
+    os.sync()
     engine: Engine = app.extensions["portal.engine"]
     engine.dispose()  # no connection opened before the load sees stale statistics
     client = login(app, secret)
