@@ -81,6 +81,13 @@ def create_app(config: Config | None = None) -> Flask:
         # the per-session token plus SameSite=Strict cookies carry the CSRF protection.
         WTF_CSRF_SSL_STRICT=False,
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
+        # A dead shared store degrades to per-process limits (logged) instead of refusing
+        # reports; a hung one is given up on after a second instead of holding the worker.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_STORAGE_OPTIONS=(
+            {"socket_timeout": 1, "socket_connect_timeout": 1}
+            if config.ratelimit_storage_uri.startswith(("redis", "rediss")) else {}
+        ),
         RATELIMIT_HEADERS_ENABLED=False,
         RATELIMIT_STRATEGY="moving-window",
         TEMPLATES_AUTO_RELOAD=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from alembic import command
@@ -13,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from portal import ROOT, accounts, audit, db, workdays
+from portal import ROOT, accounts, audit, backup, db, workdays
 from portal.calendar_cli import calendar_cli
 from portal.config import InstanceSecrets
 from portal.models import Role, StaffUser
@@ -95,6 +96,66 @@ def demo_command(if_empty: bool) -> None:
     for username, roles in DEMO_ACCOUNTS:
         click.echo(f"  {username:<12} {', '.join(roles)}")
     click.echo(_("The six-digit code for a demo account: flask --app wsgi staff code USERNAME"))
+
+
+def _passphrase_line() -> str:
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@portal_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write the database and the instance secrets to PATH; the secrets are encrypted under a
+    passphrase read from the first line of standard input (keep it apart from the file)."""
+    _require_initialised()
+    passphrase = _passphrase_line()
+    try:
+        accounts.check_passphrase_strength(passphrase)
+    except accounts.AccountError as exc:
+        from portal.auth_views import account_error_message
+
+        raise click.ClickException(account_error_message(exc)) from None
+    try:
+        made = backup.create(db.engine(), current_app.extensions["portal.secrets"], path,
+                             passphrase, now=db.utcnow())
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    session = db.session()
+    with db.transaction(session):
+        audit.record(session, audit.CLI, "portal.backup", database=made.database)
+    click.echo(_("Backup written to %(path)s (%(kind)s, %(size)s bytes).",
+                 path=made.path, kind=made.database, size=made.size))
+    click.echo(_("Keep the passphrase apart from the file: together they open every receipt."))
+
+
+@portal_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True,
+              help="Overwrite a database that holds tables and other instance secrets.")
+def restore_command(path: Path, replace: bool) -> None:
+    """Restore a backup into the configured database and instance folder; the passphrase is
+    the first line of standard input. Upgrades the schema afterwards if the backup is older."""
+    config = current_app.extensions["portal.config"]
+    try:
+        restored = backup.restore(db.engine(), config.instance_path, path, _passphrase_line(),
+                                  replace=replace)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    secrets = InstanceSecrets.load(config.instance_path)
+    current_app.extensions["portal.secrets"] = secrets
+    current_app.config["SECRET_KEY"] = secrets.secret_key
+    upgrade_database(db.engine())
+    session = db.session()
+    report = audit.verify(session)
+    if not report.ok:
+        click.echo(_("Audit chain broken at entry %(seq)s (%(n)s entries before it verified).",
+                     seq=report.first_bad_seq, n=report.entries), err=True)
+        sys.exit(1)
+    with db.transaction(session):
+        audit.record(session, audit.CLI, "portal.restore", created=restored.created)
+    click.echo(_("Restored the %(kind)s database and the instance secrets of the backup made "
+                 "at %(created)s.", kind=restored.database, created=restored.created))
+    click.echo(_("Audit chain intact: %(n)s entries verified.", n=report.entries))
 
 
 @staff_cli.command("create")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
@@ -44,6 +45,10 @@ DETAILS = {
         "again later. Nothing you typed was kept."
     ),
     "honeypot": _l("The form could not be accepted. Please reload the page and fill it in again."),
+    "db-interrupted": _l(
+        "The connection to the database was interrupted. Nothing was saved. "
+        "Please send the form again, or try again in a minute."
+    ),
     "not-initialised": _l(
         "The portal is not initialised yet. An administrator must run: flask --app wsgi portal init"
     ),
@@ -71,6 +76,17 @@ def init_app(app: Flask) -> None:
             return exc
         detail = exc.description if exc.description in DETAILS else None
         return _render(exc.code, detail)
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError) -> tuple[Response | str, int]:
+        # A cut connection, a restarted server or a lock that outlasted its wait: the request's
+        # transaction was rolled back, so the page says nothing was kept and to send it again.
+        # The pool discards the connection; the next request gets a fresh one.
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            app.logger.warning("database unavailable (%s) on %s",
+                               type(exc.orig).__name__, request.endpoint)
+            return _render(503, "db-interrupted")
+        return _unexpected(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response | str, int]:

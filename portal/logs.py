@@ -49,7 +49,42 @@ def install(logger: logging.Logger) -> None:
             handler.addFilter(RedactAddresses())
 
 
+class RateLimitStoreState(logging.Filter):
+    """Words flask-limiter's switch to and from its in-memory fallback for the operator, both
+    as warnings: a degraded shared store means limits are counted per process."""
+
+    MESSAGES = {
+        "Rate limit storage unreachable - falling back to in-memory storage":
+            "rate-limit store unreachable: per-process fallback limits apply until it returns",
+        "Rate limit storage recovered":
+            "rate-limit store reachable again: shared limits apply",
+    }
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        worded = self.MESSAGES.get(str(record.msg))
+        if worded is not None:
+            record.msg, record.args = worded, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _install_limiter_logging() -> None:
+    """flask-limiter's logger writes its store changes to stderr (the server's error log)."""
+    logger = logging.getLogger("flask-limiter")
+    if any(isinstance(f, RateLimitStoreState) for f in logger.filters):
+        return
+    logger.addFilter(RateLimitStoreState())
+    logger.setLevel(logging.INFO)
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
+    install(logger)
+
+
 def init_app(app: Flask) -> None:
     """Redact the app's, werkzeug's (development server) and the root logger's output."""
     for logger in (app.logger, logging.getLogger("werkzeug"), logging.getLogger()):
         install(logger)
+    _install_limiter_logging()
