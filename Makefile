@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-browser lint typecheck translations install install-test clean
+.PHONY: run test test-browser test-reliability soak lint typecheck translations install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ test: install-test
 # Only the real-browser journeys (headless Chromium; see README, "Tests").
 test-browser: install-test
 	$(BIN)/pytest tests/functional $(PYTEST_ARGS)
+
+# Load, faults and hostile input (tests/reliability; also part of `make test`).
+test-reliability: install-test
+	$(BIN)/pytest tests/reliability $(PYTEST_ARGS)
+
+# The same scenarios, longer: 5,000 reports under load (needs PostgreSQL and Redis, see README).
+SOAK_REPORTS ?= 5000
+soak: install-test
+	PORTAL_TEST_LOAD_REPORTS=$(SOAK_REPORTS) $(BIN)/pytest tests/reliability $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

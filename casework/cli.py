@@ -41,6 +41,9 @@ QUEUE_ERRORS = {
                              "key; the database may have been tampered with."),
     "epoch-key-integrity": _l("The queue's stored public key fails its integrity check; the "
                               "database may have been tampered with."),
+    "recovery-key-integrity": _l("The stored recovery public key fails its integrity check; "
+                                 "the database may have been tampered with. Nothing was "
+                                 "sealed to it and nothing was changed."),
     "rotation-conflict": _l("The queue or one of its cases changed while its key was being "
                             "rotated. Nothing was changed; try again."),
     "reason-required": _l("Give the reason for revoking this member's access."),
@@ -81,7 +84,11 @@ def print_init_report(report: queues.InitReport) -> None:
 @queues_cli.command("init")
 def init_command() -> None:
     """Give keyless queues their keys, sealed to current members and the recovery key."""
-    print_init_report(queues.init_keys(db.session()))
+    try:
+        report = queues.init_keys(db.session())
+    except queues.QueueError as exc:
+        raise click.ClickException(queue_error_message(exc)) from None
+    print_init_report(report)
 
 
 @queues_cli.command("grant")

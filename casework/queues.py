@@ -214,10 +214,17 @@ def parse_recovery_secret(text: str) -> bytes:
 
 
 def recovery_public_key(db: Session) -> bytes | None:
+    """The installation's recovery public key after checking its MAC (None before the first
+    `queues init`). A swapped key is a QueueError ("recovery-key-integrity"), so every caller,
+    page or command, refuses with a clear message instead of sealing anything to it."""
     row = db.get(RecoveryKey, RECOVERY_ROW)
     if row is None:
         return None
-    return crypto.check_public_key(mac_key(), "recovery", row.public_key, row.public_key_mac)
+    try:
+        return crypto.check_public_key(mac_key(), "recovery", row.public_key,
+                                       row.public_key_mac)
+    except crypto.KeyIntegrityError:
+        raise QueueError("recovery-key-integrity") from None
 
 
 @dataclass

@@ -400,7 +400,7 @@ def _ooxml(data: bytes, max_bytes: int) -> CleanFile:
             raise EvidenceRejected("corrupt")
         if "[Content_Types].xml" not in names or "_rels/.rels" not in names:
             raise EvidenceRejected("not-allowed")
-        types = SafeET.fromstring(src.read("[Content_Types].xml"))
+        types = SafeET.fromstring(_read_member(src, src.getinfo("[Content_Types].xml")))
         overrides = {
             str(el.get("PartName", "")).lstrip("/"): str(el.get("ContentType", ""))
             for el in types.iter(f"{_CT_NS}Override")
@@ -415,7 +415,7 @@ def _ooxml(data: bytes, max_bytes: int) -> CleanFile:
             raise EvidenceRejected("not-allowed")
         kind, mime = mains[0][1]
         props = {p for p, ct in overrides.items() if ct in _OOXML_PROPS_TYPES}
-        rels = SafeET.fromstring(src.read("_rels/.rels"))
+        rels = SafeET.fromstring(_read_member(src, src.getinfo("_rels/.rels")))
         thumbs = {n for n in names if n.lower().startswith("docprops/thumbnail.")} | {
             str(el.get("Target", "")).lstrip("/")
             for el in rels
@@ -423,6 +423,15 @@ def _ooxml(data: bytes, max_bytes: int) -> CleanFile:
         }
         cleaned, removed, warning = _rewrite_zip(src, members, props | _OOXML_PROPS_PATHS, thumbs)
     return CleanFile(kind, mime, kind, cleaned, removed, warning)
+
+
+def _read_member(src: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, inflating no more than its declared size. ZipFile.read() inflates the
+    whole stream before cutting it to that size, so a member that lies about its size (4 KiB
+    declared, 1 GiB of zeros inside: a 1 MiB upload) would take gigabytes of memory; read this
+    way, the lie costs nothing and fails the member's CRC check (corrupt)."""
+    with src.open(info) as stream:
+        return stream.read(info.file_size)
 
 
 def _rewrite_zip(
@@ -437,7 +446,8 @@ def _rewrite_zip(
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in members:
-            body, codes, unsure = _ooxml_part(info.filename, src.read(info), props, thumbs)
+            body, codes, unsure = _ooxml_part(info.filename, _read_member(src, info), props,
+                                              thumbs)
             removed += codes
             warning = warning or unsure
             dst.writestr(zipfile.ZipInfo(info.filename, _ZIP_EPOCH), body, zipfile.ZIP_DEFLATED)

@@ -14,7 +14,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     MultipleFileField,
@@ -28,6 +27,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework.models import Category
+from portal.forms import SubForm
 
 MAX_PERSONS = 3
 MIN_FACTS = 10
@@ -40,7 +40,7 @@ def _clean(value: str | None) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
 
 
-class PersonForm(Form):
+class PersonForm(SubForm):
     """One person the report concerns."""
 
     name = StringField(_l("Name"), filters=[_clean], validators=[Optional(), Length(max=50)])

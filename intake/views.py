@@ -117,6 +117,8 @@ def chosen_files(field_name: str = "files") -> list[FileStorage]:
 def _display_name(upload: FileStorage) -> str:
     name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if not name.strip("."):  # "." and "..": path components, not names
+        name = ""
     return name[:120] or _("(unnamed file)")
 
 
@@ -318,6 +320,17 @@ def _require_reporter() -> service.Reporter:
     return reporter
 
 
+def _require_open_case() -> service.Reporter:
+    """The reporter, for an action on the case: once it is closed (withdrawn in another tab,
+    concluded meanwhile) the forms are gone from the page, so their errors could not be shown;
+    say why at once instead, as for a valid form."""
+    reporter = _require_reporter()
+    if reporter.case.state not in service.OPEN_STATES:
+        flash(messages.intake_error("case-closed"), "error")
+        abort(redirect(url_for("intake.follow"), code=303))
+    return reporter
+
+
 @bp.route("/check", methods=["GET", "POST"])
 @public
 @_limits("receipt_check_limit", "receipt_check_ceiling")
@@ -366,7 +379,7 @@ def follow() -> tuple[str, int]:
 @_limits("followup_limit", "followup_ceiling")
 def reply() -> Response | tuple[str, int]:
     """The reporter writes to the handlers and/or adds evidence."""
-    reporter = _require_reporter()
+    reporter = _require_open_case()
     form = ReplyForm()
     uploads = chosen_files()
     if form.validate_on_submit():
@@ -391,7 +404,7 @@ def reply() -> Response | tuple[str, int]:
 @_limits("followup_limit", "followup_ceiling")
 def identity() -> Response | tuple[str, int]:
     """The reporter adds their real name."""
-    reporter = _require_reporter()
+    reporter = _require_open_case()
     form = IdentityForm()
     if not form.validate_on_submit():
         return _follow_page(reporter, 400, identity_form=form)
@@ -411,7 +424,7 @@ def identity() -> Response | tuple[str, int]:
 @_limits("followup_limit", "followup_ceiling")
 def withdraw() -> Response | tuple[str, int]:
     """The reporter withdraws the report."""
-    reporter = _require_reporter()
+    reporter = _require_open_case()
     form = WithdrawForm()
     if not form.validate_on_submit():
         return _follow_page(reporter, 400, withdraw_form=form)

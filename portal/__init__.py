@@ -99,7 +99,8 @@ def create_app(config: Config | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     access.init_app(app)
-    # Limits before CSRF: a client over its limit is refused before its form is parsed.
+    # Per-view limits are checked when the view runs, after the CSRF check: only requests
+    # with a valid token count, and an over-limit client is refused before any work is done.
     limiter.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)

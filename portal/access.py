@@ -110,6 +110,11 @@ def _form_is_utf8() -> bool:
     U+FFFD; either way such a form is refused whole rather than stored with mangled text.
     """
     if request.mimetype == "application/x-www-form-urlencoded":
+        # The form's own size limit first: the raw body is read whole here (the request cap is
+        # hundreds of megabytes), and decoding 30 MB of escapes costs seconds and gigabytes.
+        limit = current_app.config.get("MAX_FORM_MEMORY_SIZE")
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
         body = request.get_data(cache=True)
         try:
             for pair in body.split(b"&"):

@@ -129,7 +129,11 @@ def logout() -> Response:
     if form.validate_on_submit():
         accounts.logout(db.session(), require_staff())
     response = redirect(url_for("auth.login"), code=303)
-    response.delete_cookie(STAFF_COOKIE, path=STAFF_COOKIE_PATH)
+    # The same flags as when it was set: every cookie the portal sends carries them.
+    response.delete_cookie(
+        STAFF_COOKIE, path=STAFF_COOKIE_PATH, httponly=True, samesite="Strict",
+        secure=current_app.extensions["portal.config"].secure_cookies,
+    )
     return response
 
 

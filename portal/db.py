@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -88,8 +89,14 @@ def init_app(app: Flask, url: str) -> None:
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except DBAPIError:
+            # The connection died after the request's last statement (a restarted or cut
+            # server): nothing is left to roll back, and the pool has dropped the connection.
+            app.logger.warning("database connection lost at the end of a request")
 
 
 def engine() -> Engine:

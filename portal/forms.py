@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations
 from wtforms import (
     DateField,
+    Form,
     HiddenField,
     PasswordField,
     RadioField,
@@ -13,7 +15,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.models import Role
@@ -30,11 +32,29 @@ ROLE_LABELS = {
 }
 
 
+class SubForm(Form):
+    """A form nested in a FlaskForm (FormField, FieldList): a plain WTForms form would give
+    WTForms' own messages ("Field cannot be longer than…") in English on every page; this one
+    gives them in the page language, like FlaskForm."""
+
+    class Meta:
+        def get_translations(self, form: Form) -> object:
+            return translations
+
+
 class MultiCheckboxField(SelectMultipleField):
-    """Several checkboxes for one multi-valued field (works without JavaScript)."""
+    """Several checkboxes for one multi-valued field (works without JavaScript); here, roles."""
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Form) -> None:
+        """A value that is none of the boxes (a tampered form): WTForms has no Chinese for its
+        own message, so say it in the portal's words."""
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(_l("Unknown role.")) from None
 
 
 class LoginForm(FlaskForm):

@@ -51,6 +51,12 @@ def init_app(app: Flask) -> None:
         default_translation_directories=str(ROOT / "translations"),
     )
 
+    @app.before_request
+    def _resolve_language() -> None:
+        # First of the request's checks: an unsupported `lang` is refused here, never for the
+        # first time while an error page (which needs the language) is being rendered.
+        current_language()
+
     @app.url_defaults
     def _keep_language(endpoint: str, values: dict[str, Any]) -> None:
         if endpoint == "static" or "lang" in values:

@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -20,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.forms import SubForm
 from publicity.validation import FIELD_LABELS, LIMITS, MAX_PERSONS
 
 
@@ -29,7 +29,7 @@ def _text(name: str, area: bool = False) -> StringField | TextAreaField:
                                                        Length(max=LIMITS.get(name, 200) * 2)])
 
 
-class PersonForm(Form):
+class PersonForm(SubForm):
     """One person of the notice (no CSRF of its own: it is part of NoticeForm)."""
 
     name = _text("name")

@@ -34,7 +34,9 @@ class Desk:
         from portal import db
 
         with self.app.app_context():
-            return int(db.session().scalar(select(Category.id).where(Category.code == code)))
+            found = db.session().scalar(select(Category.id).where(Category.code == code))
+        assert found is not None, f"no category {code}"
+        return int(found)
 
     def staff(self, member: StaffMember) -> Any:
         """A logged-in CurrentStaff for service-level calls (use inside an app context)."""

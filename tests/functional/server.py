@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import http.client
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -86,6 +88,8 @@ class Portal:
     app: Flask
     staff: dict[str, StaffAccount]
     log_path: Path
+    # The gunicorn master (its workers are its children); the reliability tier hurts them.
+    process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run a `flask --app wsgi …` command on the portal's database; return its output."""
@@ -186,22 +190,32 @@ def _wait_until_serving(port: int, proc: subprocess.Popen[bytes], log: Path) -> 
 
 
 @contextlib.contextmanager
-def running_portal(workdir: Path, database_url: str) -> Iterator[Portal]:
-    """Initialise a fresh portal in `workdir`, seed its accounts, serve it, and stop it after."""
-    env = portal_environment(workdir, database_url)
+def running_portal(workdir: Path, database_url: str, *, workers: int = 2,
+                   settings: Mapping[str, str] | None = None,
+                   server_settings: Mapping[str, str] | None = None) -> Iterator[Portal]:
+    """Initialise a fresh portal in `workdir`, seed its accounts, serve it, and stop it after.
+
+    `settings` are PORTAL_* variables for both the server and the in-process app (e.g. the
+    receipt KDF at its production cost, raised rate limits); `server_settings` reach the server
+    only (e.g. a database URL naming the server's connections for pg_stat_activity).
+    """
+    env = {**portal_environment(workdir, database_url), **(settings or {})}
     app = create_app(Config.from_env(env))
     staff = seed(app)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = workdir / "gunicorn.log"
-    command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-w", "2",
+    command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-w", str(workers),
                "-b", f"127.0.0.1:{port}", "wsgi:app"]
-    server_env = {"PATH": str(BIN), "LANG": "C.UTF-8", **env}
+    server_env = {"PATH": str(BIN), "LANG": "C.UTF-8", **env, **(server_settings or {})}
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=out, stderr=out)
+        # A session (process group) of its own: whatever happens to the master, its workers
+        # are found and stopped with it.
+        proc = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=out, stderr=out,
+                                start_new_session=True)
     try:
         _wait_until_serving(port, proc, log)
-        yield Portal(base_url, app, staff, log)
+        yield Portal(base_url, app, staff, log, proc)
     finally:
         proc.terminate()
         try:
@@ -209,4 +223,6 @@ def running_portal(workdir: Path, database_url: str) -> Iterator[Portal]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a worker the master left behind
         app.extensions["portal.engine"].dispose()
