@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-browser test-reliability soak lint typecheck translations install install-test clean
+.PHONY: run test test-browser test-reliability soak bench lint typecheck translations install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ test-reliability: install-test
 SOAK_REPORTS ?= 5000
 soak: install-test
 	PORTAL_TEST_LOAD_REPORTS=$(SOAK_REPORTS) $(BIN)/pytest tests/reliability $(PYTEST_ARGS)
+
+# Performance figures beside their targets (benchmarks/README.md); QUICK=1 for the short mode.
+bench: install-test
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python benchmarks/bench.py $(if $(QUICK),--quick)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -52,8 +52,9 @@ sys.path.insert(0, str(ROOT))
 
 import pyotp  # noqa: E402
 from flask import Flask  # noqa: E402
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402
+from sqlalchemy import Index, create_engine, event, insert, text  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
+from sqlalchemy.schema import CreateIndex, DropIndex  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.config import Config, InstanceSecrets  # noqa: E402
@@ -153,8 +154,9 @@ def run_sql(conn: Connection, sql: str, **params: Any) -> int:
     return result.rowcount if result.rowcount is not None else -1
 
 
-def load_data(url: str, n: int, today: dt.date) -> Load:
-    """Bulk-insert n cases of metadata (and their clocks, events, transfers, ~500 notices)."""
+def load_data(url: str, n: int, today: dt.date, notices: int = NOTICES) -> Load:
+    """Bulk-insert n cases of metadata (and their clocks, events, transfers, `notices`
+    notices with their persons and changes)."""
     started = time.perf_counter()
     engine = create_engine(url)
     d = Dialect(engine.dialect.name)
@@ -175,7 +177,14 @@ def load_data(url: str, n: int, today: dt.date) -> Load:
             # The rows are consistent by construction: skip the per-row foreign-key triggers
             # (SQLite's loader connection has foreign_keys off, its default).
             conn.execute(text("SET LOCAL session_replication_role = replica"))
-        _small_tables(conn, d, today)
+            # Index builds sort in memory rather than in temporary files.
+            conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        _small_tables(conn, d, today, notices)
+        # PostgreSQL builds an index once over the loaded rows much faster than it maintains
+        # it row by row: drop the secondary indexes of the big tables now, create them again
+        # after the load (same names and definitions, from the models). On SQLite, each build
+        # rescans the wide case table, which costs as much as it saves: indexes stay.
+        dropped = _drop_indexes(conn, BULK_TABLES) if d.pg else []
         dt_, pfx = d.date_type, d.seq
         # Day numbers <-> dates and ordinals, from the real calendar the portal materialised.
         conn.execute(text(f"CREATE TEMP TABLE bench_day (dn INTEGER PRIMARY KEY, day {dt_}, "
@@ -360,6 +369,11 @@ def load_data(url: str, n: int, today: dt.date) -> Load:
             WHERE c.xfer = 1 AND c.recv_dn + 1 <= {T}""")
         for name in ("bench_next", "bench_case", "bench_raw", "bench_wd", "bench_day"):
             conn.execute(text(f"DROP TABLE {name}"))
+        t = time.perf_counter()
+        for index in dropped:
+            conn.execute(CreateIndex(index))
+        if dropped:
+            STEP_TIMES.append((time.perf_counter() - t, f"CREATE INDEX x {len(dropped)}"))
     # 7. Statistics, as a maintained database has them.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if d.pg:
@@ -372,8 +386,24 @@ def load_data(url: str, n: int, today: dt.date) -> Load:
     return out
 
 
-def _small_tables(conn: Connection, d: Dialect, today: dt.date) -> None:
-    """A third queue, ~20 handlers, ~500 notices with persons and changes (Core inserts)."""
+BULK_TABLES = ("case", "case_deadline", "case_event", "case_transfer")
+
+
+def _drop_indexes(conn: Connection, tables: tuple[str, ...]) -> list[Index]:
+    """Drop the (non-constraint) indexes the models declare on these tables; return them."""
+    from portal.db import Base
+
+    dropped: list[Index] = []
+    for name in tables:
+        for index in sorted(Base.metadata.tables[name].indexes, key=lambda i: str(i.name)):
+            conn.execute(DropIndex(index))
+            dropped.append(index)
+    return dropped
+
+
+def _small_tables(conn: Connection, d: Dialect, today: dt.date, n_notices: int = NOTICES
+                  ) -> None:
+    """A third queue, ~20 handlers, n_notices notices with persons and changes (Core inserts)."""
     from casework.models import Category, Queue
     from portal.models import StaffRole, StaffUser
     from publicity.models import Notice, NoticeChange, NoticePerson
@@ -395,11 +425,13 @@ def _small_tables(conn: Connection, d: Dialect, today: dt.date) -> None:
         created_at=t0, last_totp_step=0, key_generation=0) for i in range(STAFF)])
     conn.execute(insert(StaffRole.__table__),
                  [dict(user_id=101 + i, role=roles[i]) for i in range(STAFF)])
+    if n_notices <= 0:
+        return
     span = YEARS * 365
     first = today - dt.timedelta(days=span - 1)
     notices, persons, changes = [], [], []
-    for i in range(NOTICES):
-        day = first + dt.timedelta(days=i * span // NOTICES)
+    for i in range(n_notices):
+        day = first + dt.timedelta(days=i * span // n_notices)
         at = dt.datetime.combine(day, dt.time(2), utc)
         start, end = day + dt.timedelta(days=1), day + dt.timedelta(days=8)
         notices.append(dict(
@@ -418,37 +450,46 @@ def _small_tables(conn: Connection, d: Dialect, today: dt.date) -> None:
                 party="中共党员", current_post="××", proposed_post="××", exceptional=False,
                 cadre_id=f"cadre-{j}", outcome=outcome, objections_open=0,
                 objections_total=(1 + j % 3) if j % 7 == 0 else 0))
-    for i in range(CHANGES):
-        nid = 1 + i * NOTICES // CHANGES
+    n_changes = CHANGES * n_notices // NOTICES
+    for i in range(n_changes):
+        nid = 1 + i * n_notices // n_changes
         at = notices[nid - 1]["published_at"] + dt.timedelta(days=2)
         changes.append(dict(
             notice_id=nid, kind="withdrawal" if i % 4 == 3 else "correction", status="approved",
             reason="placeholder", changes=[], substantive=False, proposed_at=at, published_at=at))
     conn.execute(insert(Notice.__table__), notices)
     conn.execute(insert(NoticePerson.__table__), persons)
-    conn.execute(insert(NoticeChange.__table__), changes)
+    if changes:
+        conn.execute(insert(NoticeChange.__table__), changes)
 
 
 # --- databases and app ------------------------------------------------------------------------
 
 
-def fresh_database(db: str, n: int) -> str:
+def fresh_database(db: str, n: int, pg_db: str | None = None, workdir: Path | None = None
+                   ) -> str:
+    """A new, empty database for one run: a SQLite file in `workdir`, or the PostgreSQL
+    database `pg_db` dropped and created again; returns its URL."""
+    pg_db = pg_db or PG_DB
+    workdir = workdir or WORKDIR
     if db == "sqlite":
-        WORKDIR.mkdir(parents=True, exist_ok=True)
-        path = WORKDIR / f"portal-{label(n)}.db"
+        workdir.mkdir(parents=True, exist_ok=True)
+        path = workdir / f"portal-{label(n)}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{pg_db}"'))
     admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{pg_db}"
 
 
-def make_app(url: str) -> tuple[Flask, str]:
-    instance = WORKDIR / "instance"
+def make_app(url: str, workdir: Path | None = None) -> tuple[Flask, str]:
+    """An initialised app on `url` (cheap KDFs: logins are not what is timed) and its
+    supervisor's TOTP secret."""
+    instance = (workdir or WORKDIR) / "instance"
     InstanceSecrets.ensure(instance)
     app = create_app(Config(
         instance_path=instance, database_url=url, secure_cookies=False,
