@@ -110,15 +110,20 @@ def _run(args: list[str]) -> None:
                                 error=done.stderr.strip()[-2000:]))
 
 
+def _sqlite_copy(source_path: Path, target_path: Path) -> None:
+    """Copy a SQLite database with SQLite's online backup API (consistent while in use)."""
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    target = sqlite3.connect(target_path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
 def _dump_database(engine: Engine, kind: str, target: Path) -> None:
     if kind == "sqlite":
-        source = sqlite3.connect(f"file:{_sqlite_path(engine)}?mode=ro", uri=True)
-        copy = sqlite3.connect(target)
-        try:
-            source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+        _sqlite_copy(_sqlite_path(engine), target)
         return
     uri, schema = _libpq(engine.url)
     args = [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
@@ -257,17 +262,11 @@ def _restore_database(engine: Engine, kind: str, dump: Path) -> None:
     engine.dispose()
     if kind == "sqlite":
         target = _sqlite_path(engine)
-        source = sqlite3.connect(f"file:{dump}?mode=ro", uri=True)
-        copy = sqlite3.connect(target)
-        try:
-            source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+        _sqlite_copy(dump, target)
         os.chmod(target, 0o600)
         return
     # --clean --if-exists: a dump of one schema recreates that schema, which may exist (empty)
-    # already; with `replace`, the objects of the dump are dropped before they are restored.
+    # already; over a populated database (--replace) the dump's objects are dropped first.
     uri, _schema = _libpq(engine.url)
     _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
           "--exit-on-error", "--single-transaction", f"--dbname={uri}", str(dump)])
