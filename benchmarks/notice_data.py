@@ -29,6 +29,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
 from benchmarks.supervision import Dialect, h
+from publicity.models import SEARCH_SEPARATOR
 
 YEARS = 5
 OPEN, SCHEDULED = 12, 3
@@ -210,6 +211,17 @@ def load_notices(engine: Engine, n: int, today: dt.date) -> NoticeData:
                 conn.execute(text(f"UPDATE notice_person SET {column} = :v "
                                   "WHERE notice_id = :n AND position = 0"),
                              {"v": value, "n": target})
+        # What the archive's free-text search looks in, as the service writes it (title,
+        # issuer, every post); on SQLite the triggers of migration 0007 index it.
+        posts = ("(SELECT string_agg(p.current_post || :sep || p.proposed_post, :sep "
+                 "ORDER BY p.position) FROM notice_person p WHERE p.notice_id = notice.id)"
+                 if d.pg else
+                 "(SELECT group_concat(p.current_post || :sep || p.proposed_post, :sep) "
+                 "FROM (SELECT current_post, proposed_post FROM notice_person "
+                 "WHERE notice_id = notice.id ORDER BY position) AS p)")
+        conn.execute(text(f"UPDATE notice SET search_text = title || :sep || issuer || "
+                          f"COALESCE(:sep || {posts}, '') WHERE id >= :f"),
+                     {"sep": SEARCH_SEPARATOR, "f": first})
         # The global public revision (keys list pages' ETags).
         count = conn.execute(text("SELECT count(*) FROM notice")).scalar_one()
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import casework.models  # noqa: F401  (register the feature packages' tables)
-import publicity.models  # noqa: F401
+import publicity.models
 from portal import models  # noqa: F401
 from portal.db import Base
 
@@ -31,6 +31,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies tables
         compare_type=True,
+        include_name=publicity.models.described_by_models,  # autogenerate: not the FTS index
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -42,7 +42,7 @@ def _no_favicon() -> Response:
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the portal application from a configuration (default: PORTAL_* variables)."""
-    from portal import access, cli, db, errors, i18n, logs, security
+    from portal import access, cli, db, errors, http_cache, i18n, logs, security
     from portal.extensions import csrf, limiter
     from portal.forms import ROLE_LABELS
 
@@ -98,6 +98,7 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app, config.database_url)
     i18n.init_app(app)
     security.init_app(app)
+    http_cache.init_app(app)
     access.init_app(app)
     # Per-view limits are checked when the view runs, after the CSRF check: only requests
     # with a valid token count, and an over-limit client is refused before any work is done.

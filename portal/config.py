@@ -112,6 +112,10 @@ class Config:
     smtp_timeout_seconds: int = 10
     # Link printed in e-mails (never a case number or content); empty: no link.
     public_url: str = ""
+    # Public pages re-read the published data's and the calendar's revisions at most this
+    # often per worker (their cache key); a publication shows within this time, while
+    # browsers and proxies may keep a public page for 60 s anyway. 0: read on every request.
+    public_state_ttl_ms: int = 1000
     testing: bool = False
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ from flask_limiter import Limiter
 from flask_wtf import CSRFProtect
 
 from portal import crypto
+from portal.http_cache import is_shared_page
 
 
 def client_key() -> str:
@@ -23,3 +24,9 @@ def client_key() -> str:
 
 csrf = CSRFProtect()
 limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=False)
+
+
+@limiter.request_filter
+def _shared_page() -> bool:
+    """Shared public pages carry no per-client limit (see portal.http_cache)."""
+    return is_shared_page()

@@ -1,12 +1,34 @@
-"""Conditional responses for public pages: ETag and Last-Modified, 304 when unchanged."""
+"""Public pages: conditional responses (ETag, Last-Modified, 304) and a render cache.
+
+A public page is a function of its key: the published data's revision, the calendar's
+revision, today's date in Shanghai, the language, the host it is served under and the query.
+Two requests with the same key get the same bytes, so
+
+* a client that holds the page is answered 304 from the key alone, before anything is loaded;
+* the bytes of a render are kept in a per-process LRU cache, bounded in bytes, keyed by the
+  same key. A publication, a calendar change or local midnight changes the key, so an entry
+  is never stale; it is only no longer asked for, and the LRU drops it.
+
+Views that serve such pages are marked `@shared_page`. Requests for them open no session (a
+cookie the browser sends is not even parsed; base.html leaves out flashed messages, which
+belong to one visitor) and skip the per-client rate limits (they cost a cache lookup; a flood
+is the reverse proxy's to limit, see the README).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar, cast
 
-from flask import Response, make_response, request
+from cachetools import LRUCache, TTLCache
+from flask import Flask, Request, Response, abort, current_app, g, make_response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal import clock
@@ -14,6 +36,122 @@ from portal.security import PUBLIC_CACHE_FLAG
 
 # Browsers and proxies may keep a public page this long before asking again (cheaply: 304).
 MAX_AGE_SECONDS = 60
+# Per worker process. The home page is ~10 KB, a notice ~5 KB: thousands of pages fit.
+DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+# Larger renders (a long archive page as JSON, say) are served but not kept.
+MAX_ENTRY_BYTES = 1024 * 1024
+ENTRY_OVERHEAD = 200  # the key, the entry object and the LRU's bookkeeping, roughly
+
+SHARED_PAGE = "portal_shared_page"
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., object])
+Render = Callable[[], "str | bytes | BaseResponse | None"]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The cacheable part of a response: its body and type, or "not found"."""
+
+    body: bytes
+    mimetype: str
+    found: bool = True
+
+
+class RenderCache:
+    """A thread-safe LRU of rendered public pages, bounded by the bytes it holds, and the
+    revisions their keys are made of, re-read at most every `state_ttl` seconds."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, state_ttl: float = 0,
+                 timer: Callable[[], float] = time.monotonic) -> None:
+        self._entries: LRUCache[str, Rendered] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda e: len(e.body) + ENTRY_OVERHEAD)
+        self._states: TTLCache[str, object] | None = (
+            TTLCache(maxsize=16, ttl=state_ttl, timer=timer) if state_ttl > 0 else None)
+        self._lock = threading.Lock()
+
+    def state(self, name: str, load: Callable[[], T]) -> T:
+        """The value `load` returns, kept for `state_ttl` seconds (0: loaded every time).
+
+        For the revisions in a public page's key: with a TTL, a 304 or a cached page is
+        answered without touching the database, and a change shows within the TTL."""
+        if self._states is None:
+            return load()
+        with self._lock:
+            held = self._states.get(name)
+        if held is None:
+            held = load()
+            with self._lock:
+                self._states[name] = held
+        return cast("T", held)
+
+    def get(self, key: str) -> Rendered | None:
+        """The entry for key, or None."""
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: str, entry: Rendered) -> None:
+        """Keep an entry (unless it is too large to be worth a slot)."""
+        if len(entry.body) > MAX_ENTRY_BYTES:
+            return
+        with self._lock:
+            self._entries[key] = entry
+
+    def clear(self) -> None:
+        """Drop every entry and held state (tests; never needed for correctness)."""
+        with self._lock:
+            self._entries.clear()
+            if self._states is not None:
+                self._states.clear()
+
+    @property
+    def size(self) -> int:
+        """Bytes held, as the LRU counts them."""
+        with self._lock:
+            return int(self._entries.currsize)
+
+
+def shared_page(view: F) -> F:
+    """Mark a public view whose response is the same for everyone (served by `cacheable`)."""
+    setattr(view, SHARED_PAGE, True)
+    return view
+
+
+def is_shared_page() -> bool:
+    """Whether the current request is for a `@shared_page` view."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, SHARED_PAGE, False))
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, not opened at all for shared pages, with the signing
+    serializer built once per application instead of on every request."""
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """The serializer, memoised on the application (its secret never changes)."""
+        held: URLSafeTimedSerializer | None = app.extensions.get("portal.session_serializer")
+        if held is None:
+            held = super().get_signing_serializer(app)
+            app.extensions["portal.session_serializer"] = held
+        return held
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """No session for a shared page (Flask then gives it an empty, read-only one)."""
+        if is_shared_page():
+            return None
+        return super().open_session(app, request)
+
+
+def init_app(app: Flask) -> None:
+    """Give the application its render cache and its session interface."""
+    ttl = app.extensions["portal.config"].public_state_ttl_ms / 1000
+    app.extensions["portal.render_cache"] = RenderCache(state_ttl=ttl)
+    app.session_interface = SessionInterface()
+
+
+def render_cache() -> RenderCache:
+    """The current application's render cache."""
+    cache: RenderCache = current_app.extensions["portal.render_cache"]
+    return cache
 
 
 def _start_of_local_day() -> dt.datetime:
@@ -21,16 +159,30 @@ def _start_of_local_day() -> dt.datetime:
     return dt.datetime(today.year, today.month, today.day, tzinfo=clock.zone())
 
 
+def _render(render: Render, mimetype: str) -> Rendered:
+    g.portal_public_render = True
+    try:
+        body = render()
+    finally:
+        g.portal_public_render = False
+    if body is None:
+        return Rendered(b"", mimetype, found=False)
+    if isinstance(body, BaseResponse):
+        return Rendered(body.get_data(), body.mimetype or mimetype)
+    return Rendered(body.encode() if isinstance(body, str) else body, mimetype)
+
+
 def cacheable(
     key: Iterable[object],
     changed_at: dt.datetime | None,
-    render: Callable[[], str | bytes | BaseResponse],
+    render: Render,
     mimetype: str = "text/html",
 ) -> BaseResponse:
-    """Answer 304 if the client holds this representation, else render it with validators.
+    """Answer 304 if the client holds this representation, else the cached or a fresh render,
+    with validators. `render` returns None when the page does not exist (a 404, cached too).
 
     The key must contain everything the page depends on (revision, local date, language,
-    query), so a page never goes stale: "N working days left" changes at local midnight.
+    host, query), so a page never goes stale: "N working days left" changes at local midnight.
     """
     etag = hashlib.sha256("|".join(map(str, key)).encode()).hexdigest()[:32]
     # Last-Modified cannot be earlier than local midnight: date-dependent text changes then.
@@ -45,10 +197,15 @@ def cacheable(
     if fresh:
         response = Response(status=304)
     else:
-        body = render()
-        response = body if isinstance(body, BaseResponse) else make_response(body)
-        if mimetype != "text/html":
-            response.mimetype = mimetype
+        cache = render_cache()
+        entry = cache.get(etag)
+        if entry is None:
+            entry = _render(render, mimetype)
+            cache.put(etag, entry)
+        if not entry.found:
+            abort(404)
+        response = make_response(entry.body)
+        response.mimetype = entry.mimetype
     response.set_etag(etag)
     response.last_modified = modified
     response.cache_control.public = True

@@ -23,7 +23,7 @@ import chinese_calendar
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -509,15 +509,31 @@ def import_year(db: Session, data: object, actor: audit.Actor) -> int:
     return parsed.year
 
 
+CALENDAR_ACTIONS = ("calendar.set", "calendar.import")
+
+
+def _newest_calendar_entry() -> Select[int, datetime]:
+    # One max() per action is one lookup in the (action, seq) index on both databases, however
+    # long the log; a single max over `action IN (...)` lets the planner walk the log backwards.
+    newest = [select(func.max(AuditEntry.seq)).where(AuditEntry.action == action)
+              .scalar_subquery() for action in CALENDAR_ACTIONS]
+    return (select(AuditEntry.seq, AuditEntry.at).where(AuditEntry.seq.in_(newest))
+            .order_by(AuditEntry.seq.desc()).limit(1))
+
+
+_NEWEST_CALENDAR_ENTRY = _newest_calendar_entry()
+# The same as two scalar subqueries, for callers that read it in one statement with other
+# revisions (the public pages' cache key).
+REVISION_COLUMNS = (
+    _NEWEST_CALENDAR_ENTRY.with_only_columns(AuditEntry.seq).scalar_subquery(),
+    _NEWEST_CALENDAR_ENTRY.with_only_columns(AuditEntry.at).scalar_subquery(),
+)
+
+
 def revision(db: Session) -> tuple[int, datetime | None]:
     """(revision, when) of the calendar's last change (keys caches of date-dependent pages).
 
     Every calendar change is audited, so the newest calendar audit entry identifies the state.
     """
-    row = db.execute(
-        select(AuditEntry.seq, AuditEntry.at)
-        .where(AuditEntry.action.in_(("calendar.set", "calendar.import")))
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).first()
+    row = db.execute(_NEWEST_CALENDAR_ENTRY).first()
     return (row.seq, row.at) if row else (0, None)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, column, false, or_, select, table
 from sqlalchemy.orm import Session
 
-from portal import MAX_ID
+from portal import MAX_ID, workdays
 from publicity.models import (
+    SEARCH_INDEX,
+    SEARCH_SEPARATOR,
     ChangeStatus,
     Notice,
     NoticeChange,
@@ -58,11 +60,35 @@ class Page:
     next: Cursor | None
 
 
-def public_revision(db: Session) -> tuple[int, dt.datetime | None]:
-    """The global public revision and when it last changed (keys list ETags)."""
-    row = db.execute(select(PublicityRevision.revision, PublicityRevision.changed_at)
-                     .where(PublicityRevision.id == 1)).first()
-    return (row.revision, row.changed_at) if row else (0, None)
+@dataclass(frozen=True)
+class PublicState:
+    """What every public page depends on besides its own parameters: the published data's
+    revision and the calendar's, each with when it last changed."""
+
+    revision: int
+    changed_at: dt.datetime | None
+    calendar: int
+    calendar_at: dt.datetime | None
+
+    @property
+    def newest_change(self) -> dt.datetime | None:
+        """When the newest of the two changed."""
+        times = [t for t in (self.changed_at, self.calendar_at) if t is not None]
+        return max(times) if times else None
+
+
+# Built once: one statement of four index lookups, executed by every public request.
+_PUBLIC_STATE = select(
+    select(PublicityRevision.revision).where(PublicityRevision.id == 1).scalar_subquery(),
+    select(PublicityRevision.changed_at).where(PublicityRevision.id == 1).scalar_subquery(),
+    *workdays.REVISION_COLUMNS,
+)
+
+
+def public_state(db: Session) -> PublicState:
+    """The revisions a public page's cache key is made of, in one round trip."""
+    revision, changed_at, calendar, calendar_at = db.connection().execute(_PUBLIC_STATE).one()
+    return PublicState(revision or 0, changed_at, calendar or 0, calendar_at)
 
 
 def published_notice(db: Session, notice_id: int) -> Notice | None:
@@ -98,13 +124,54 @@ def _name_matches(q: str) -> Select[int]:
         and_(NoticePerson.name >= q, NoticePerson.name < q + "\U0010ffff")))
 
 
-def _text_filter(query: Select[Notice], q: str) -> Select[Notice]:
-    """Posts, units and titles containing q (a substring search, used when no name matches)."""
-    pattern = f"%{q.replace('%', '').replace('_', '')}%"
-    by_post = select(NoticePerson.notice_id).where(or_(
-        NoticePerson.current_post.like(pattern), NoticePerson.proposed_post.like(pattern)))
-    return query.where(or_(Notice.id.in_(by_post), Notice.issuer.like(pattern),
-                           Notice.title.like(pattern)))
+# SQLite's FTS5 trigram index of the published notices' search_text (migration 0007; not a
+# model). Its rowid is a notice's place in the archive's order: see _key.
+_SEARCH = table(SEARCH_INDEX, column("rowid"), column("search_text"))
+_ID_SPAN = 2**32  # > MAX_ID
+_JULIAN_DAY_OF_ORDINAL_0 = 1721424  # SQLite's CAST(julianday(day) AS INTEGER) - day.toordinal()
+# A trigram index can only look up substrings of at least three characters: shorter ones scan.
+_TRIGRAM = 3
+
+
+def _key(day: dt.date, notice_id: int) -> int:
+    """The FTS5 rowid of a published notice, as migration 0007's triggers compute it: negated,
+    so the newest comes first in the direction FTS5 reads without loading a whole doclist."""
+    return -((day.toordinal() + _JULIAN_DAY_OF_ORDINAL_0) * _ID_SPAN + notice_id)
+
+
+def _indexed_page(needle: str, year: int | None, after: Cursor | None,
+                  limit: int) -> Select[int]:
+    """The ids of the next page of published notices containing needle (3+ characters), read
+    from SQLite's index newest first: a common word stops after a page, a rare one is short."""
+    key = _SEARCH.c.rowid
+    # One FTS5 string: quotes doubled, so q's operators (OR, NEAR, *, -, ^) are plain text.
+    page = select((-key) % _ID_SPAN).where(
+        _SEARCH.c.search_text.match('"' + needle.replace('"', '""') + '"'))
+    if year:
+        page = page.where(key >= _key(dt.date(year, 12, 31), _ID_SPAN - 1),
+                          key <= _key(dt.date(year, 1, 1), 0))
+    if after:
+        page = page.where(key > _key(after.period_start, after.id))
+    return page.order_by(key).limit(limit)
+
+
+def _text_filter(query: Select[Notice], q: str, dialect: str, year: int | None,
+                 after: Cursor | None, limit: int) -> Select[Notice]:
+    """Titles, units and posts containing q, Latin letters in either case (used when no name
+    matches): a trigram-index lookup for 3 characters or more, a scan of one column below."""
+    needle = q.replace("%", "").replace("_", "")
+    if SEARCH_SEPARATOR in needle:  # no field holds one: q would only match across two
+        return query.where(false())
+    if not needle:
+        return query
+    if dialect == "sqlite" and len(needle) >= _TRIGRAM:
+        return query.where(Notice.id.in_(_indexed_page(needle, year, after, limit)))
+    pattern = "%" + needle.replace("\\", "\\\\") + "%"
+    # PostgreSQL's LIKE, unlike SQLite's, is case sensitive: ILIKE, unless q has no letter
+    # with a case (Chinese), where LIKE finds the same notices and scans twice as fast.
+    if dialect == "postgresql" and needle.lower() != needle.upper():
+        return query.where(Notice.search_text.ilike(pattern, escape="\\"))
+    return query.where(Notice.search_text.like(pattern, escape="\\"))
 
 
 def archive(db: Session, q: str = "", year: int | None = None, after: Cursor | None = None,
@@ -119,7 +186,7 @@ def archive(db: Session, q: str = "", year: int | None = None, after: Cursor | N
         if db.scalar(names.limit(1)) is not None:
             query = query.where(Notice.id.in_(names))
         else:
-            query = _text_filter(query, q)
+            query = _text_filter(query, q, db.get_bind().dialect.name, year, after, limit + 1)
     if after:
         query = query.where(or_(Notice.period_start < after.period_start,
                                 and_(Notice.period_start == after.period_start,

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import audit, workdays
 from portal.db import transaction, utcnow
 from publicity.models import (
+    SEARCH_SEPARATOR,
     ChangeKind,
     ChangeStatus,
     Notice,
@@ -110,6 +111,14 @@ def _fill(notice: Notice, data: NoticeInput) -> None:
         person.position = i
         persons.append(person)
     notice.persons = persons
+    _index_for_search(notice)
+
+
+def _index_for_search(notice: Notice) -> None:
+    # In the same flush as the fields themselves; each database indexes the column itself.
+    notice.search_text = SEARCH_SEPARATOR.join([
+        notice.title, notice.issuer,
+        *(post for p in notice.persons for post in (p.current_post, p.proposed_post))])
 
 
 def create_draft(db: Session, data: NoticeInput, actor: audit.Actor, note: str = "") -> Notice:
@@ -259,6 +268,7 @@ def _apply_correction(db: Session, notice: Notice, change: NoticeChange,
         setattr(target, str(c["field"]), c["new"])
     for person in notice.persons:
         person.exceptional = person.exceptional_circumstance is not None
+    _index_for_search(notice)
     if change.substantive:
         # A substantive correction restarts the period from its publication (today), but never
         # before the start already announced: a scheduled notice keeps its announced start.

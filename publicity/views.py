@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from portal import clock, db, workdays
 from portal.access import public
-from portal.http_cache import cacheable
+from portal.http_cache import cacheable, render_cache, shared_page
 from portal.i18n import current_language
 from publicity import queries
 from publicity.models import Notice, NoticePerson, PublicState
@@ -42,16 +42,14 @@ def _summaries(notices: list[Notice], today: dt.date) -> list[dict[str, Any]]:
             for n in notices]
 
 
-def _validators(*parts: object, changed_at: dt.datetime | None = None
-                ) -> tuple[list[object], dt.datetime | None]:
-    """What a public page depends on (data, calendar, local date, language, query), and when
-    the newest of its inputs changed."""
-    session = db.session()
-    revision, published_at = queries.public_revision(session)
-    calendar, calendar_at = workdays.revision(session)
-    key = [request.endpoint, revision, calendar, clock.today(), current_language(), *parts]
-    times = [t for t in (changed_at or published_at, calendar_at) if t is not None]
-    return key, max(times) if times else None
+def _validators(*parts: object) -> tuple[list[object], dt.datetime | None]:
+    """What a public page depends on (data, calendar, local date, language, host, query), and
+    when the newest of its inputs changed. Two small indexed reads; nothing else is loaded
+    before the 304 or the render cache answers."""
+    state = render_cache().state("publicity", lambda: queries.public_state(db.session()))
+    key = [request.endpoint, state.revision, state.calendar, clock.today(), current_language(),
+           request.scheme, request.host, *parts]
+    return key, state.newest_change
 
 
 def _list_page(template: str, include_scheduled: bool, **extra: object) -> Response:
@@ -67,6 +65,7 @@ def _list_page(template: str, include_scheduled: bool, **extra: object) -> Respo
 
 @bp.route("/")
 @public
+@shared_page
 def home() -> Response:
     """The home page: open notices with the working days left, and the ways to report."""
     return _list_page("publicity/home.html", include_scheduled=False)
@@ -74,6 +73,7 @@ def home() -> Response:
 
 @bp.route("/notices")
 @public
+@shared_page
 def notices() -> Response:
     """Open notices and those about to open."""
     return _list_page("publicity/notices.html", include_scheduled=True)
@@ -90,6 +90,7 @@ def _year_arg() -> int | None:
 
 @bp.route("/notices/archive")
 @public
+@shared_page
 def archive() -> Response:
     """All published notices, searchable by name, post, unit and year, paged by key."""
     q = request.args.get("q", "").strip()[:50]
@@ -108,25 +109,27 @@ def archive() -> Response:
 
 @bp.route("/notices/<id:notice_id>")
 @public
+@shared_page
 def notice(notice_id: int) -> Response:
     """One notice with its persons, period, objection channels and corrections."""
-    session = db.session()
-    found = queries.published_notice(session, notice_id)
-    if found is None:
-        abort(404)
     today = clock.today()
 
-    def render() -> str:
+    def render() -> str | None:
+        found = queries.published_notice(db.session(), notice_id)
+        if found is None:
+            return None
         summary = _summaries([found], today)[0]
         return render_template("publicity/notice.html", **summary,
                                changes=queries.published_changes(found), today=today)
 
-    return cacheable(*_validators(found.id, found.revision, changed_at=found.updated_at),
-                     render)
+    # Keyed by the global revision: every publication bumps it, so the notice is not loaded
+    # to answer a 304 or a cached page.
+    return cacheable(*_validators(notice_id), render)
 
 
 @bp.route("/notices/feed.atom")
 @public
+@shared_page
 def feed() -> Response:
     """Atom feed of published notices, corrections and withdrawals."""
     session = db.session()
@@ -194,6 +197,7 @@ def notice_json(n: Notice, today: dt.date) -> dict[str, Any]:
 
 @bp.route("/api/notices")
 @public
+@shared_page
 def api_notices() -> Response:
     """Published notices as JSON, newest first; `next` links the following page."""
     after = queries.Cursor.decode(request.args.get("after"))
@@ -214,14 +218,16 @@ def api_notices() -> Response:
 
 @bp.route("/api/notices/<id:notice_id>")
 @public
+@shared_page
 def api_notice(notice_id: int) -> Response:
     """One published notice as JSON."""
-    found = queries.published_notice(db.session(), notice_id)
-    if found is None:
-        abort(404)
     today = clock.today()
-    return cacheable(*_validators(found.id, found.revision, changed_at=found.updated_at),
-                     lambda: jsonify(notice_json(found, today)), mimetype="application/json")
+
+    def render() -> Response | None:
+        found = queries.published_notice(db.session(), notice_id)
+        return jsonify(notice_json(found, today)) if found else None
+
+    return cacheable(*_validators(notice_id), render, mimetype="application/json")
 
 
 def objection_channels() -> dict[str, str]:

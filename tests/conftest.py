@@ -82,6 +82,7 @@ def config_for_tests(tmp_path: Path, database_url: str, **changes: object) -> Co
         staff_kdf_memory_kib=8,
         receipt_kdf_time_cost=1,
         receipt_kdf_memory_kib=8,
+        public_state_ttl_ms=0,
     ).with_(**changes)
 
 

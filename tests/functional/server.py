@@ -141,6 +141,9 @@ def portal_environment(workdir: Path, database_url: str) -> dict[str, str]:
         "PORTAL_STAFF_KDF_MEMORY_KIB": "8",
         "PORTAL_RECEIPT_KDF_TIME_COST": "1",
         "PORTAL_RECEIPT_KDF_MEMORY_KIB": "8",
+        # A journey reads a public page right after publishing from another worker; in
+        # production a publication may take up to a second to show (the revision's TTL).
+        "PORTAL_PUBLIC_STATE_TTL_MS": "0",
     }
 
 

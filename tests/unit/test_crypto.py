@@ -89,3 +89,17 @@ def test_base64_round_trip_and_rejects_garbage() -> None:
     assert crypto.unb64(crypto.b64(data)) == data
     with pytest.raises(ValueError, match="malformed"):
         crypto.unb64("not*base64")
+
+
+@pytest.mark.parametrize(("time_cost", "memory_kib"), [(1, 8), (2, 64), (3, 1024), (2, 65536)])
+def test_argon2id_equals_the_reference_implementation(time_cost: int, memory_kib: int) -> None:
+    """libsodium's argon2id gives argon2-cffi's (the reference C code) output, so every stored
+    verifier, receipt box and backup made before the switch still opens."""
+    from argon2.low_level import Type, hash_secret_raw
+
+    secret, salt = b"0123 4567 8901 2345 6789", bytes(range(16))
+    reference = hash_secret_raw(secret=secret, salt=salt, time_cost=time_cost,
+                                memory_cost=memory_kib, parallelism=1, hash_len=32,
+                                type=Type.ID)
+    assert crypto.argon2id(secret, salt, crypto.KdfCost(time_cost, memory_kib)) == reference
+    assert crypto.argon2id(secret, salt[::-1], crypto.KdfCost(time_cost, memory_kib)) != reference
