@@ -157,6 +157,8 @@ def run_sql(conn: Connection, sql: str, **params: Any) -> int:
 def load_data(url: str, n: int, today: dt.date, notices: int = NOTICES) -> Load:
     """Bulk-insert n cases of metadata (and their clocks, events, transfers, `notices`
     notices with their persons and changes)."""
+    from casework.models import NO_DUE
+
     started = time.perf_counter()
     engine = create_engine(url)
     d = Dialect(engine.dialect.name)
@@ -271,7 +273,7 @@ def load_data(url: str, n: int, today: dt.date, notices: int = NOTICES) -> Load:
               epoch_id, keys_wrap, identity_wrap, identity_public_key, identity_public_key_mac,
               receipt_lookup, receipt_salt, reporter_box, unread_replies, version, assignee_id,
               disposition, refusal_reason, finding, outside_body, accepted_on, concluded_on,
-              closed_on, next_due_provisional, purged)
+              closed_on, next_due_provisional, purged, urgency)
             SELECT c.id, {d.hexid('c.id', 32)}, {d.padded('B', 'c.id', 9)}, c.q, c.cat, c.ch,
               c.state, c.rn = 1, FALSE, {d.ts('r.day', 'c.hr')}, r.day,
               NULL, {d.blob(120)}, CASE WHEN c.rn = 1 THEN {d.blob(150)} END, {d.blob(32)},
@@ -284,7 +286,7 @@ def load_data(url: str, n: int, today: dt.date, notices: int = NOTICES) -> Load:
                 (CASE c.fin WHEN 0 THEN 'substantiated' WHEN 1 THEN 'partly'
                   WHEN 2 THEN 'unsubstantiated' ELSE 'unverifiable' END) END,
               CASE WHEN c.state = 'transferred' THEN 'outside body' END,
-              a.day, k.day, x.day, FALSE, FALSE
+              a.day, k.day, x.day, FALSE, FALSE, {NO_DUE}
             FROM bench_case c JOIN bench_day r ON r.dn = c.recv_dn
             LEFT JOIN bench_day a ON a.dn = c.acc_dn
             LEFT JOIN bench_day k ON k.dn = c.conc_dn
@@ -323,7 +325,8 @@ def load_data(url: str, n: int, today: dt.date, notices: int = NOTICES) -> Load:
             clocks("result_notice", "c.conc_dn", "15", result_met,
                    "c.rn = 1 AND c.conc_dn IS NOT NULL"),
         ))
-        # The most urgent open clock, copied onto the case (deadlines.refresh).
+        # The most urgent open clock, copied onto the case (deadlines.refresh); its urgency
+        # is NO_DUE (inserted above) where no clock runs.
         conn.execute(text(f"CREATE TEMP TABLE bench_next (case_id INTEGER PRIMARY KEY, "
                           f"due_ordinal INTEGER, due_on {dt_}, kind VARCHAR(24))"))
         run_sql(conn, """INSERT INTO bench_next
@@ -333,7 +336,7 @@ def load_data(url: str, n: int, today: dt.date, notices: int = NOTICES) -> Load:
               FROM case_deadline WHERE state = 'open') x
             WHERE rank = 1""")
         run_sql(conn, """UPDATE "case" SET next_due_ordinal = n.due_ordinal,
-              next_due_on = n.due_on, next_due_kind = n.kind
+              urgency = n.due_ordinal, next_due_on = n.due_on, next_due_kind = n.kind
             FROM bench_next n WHERE n.case_id = "case".id""")
 
         # 5. History events (about 4 per case), including the 'extend' ones the dashboard counts.
@@ -627,8 +630,8 @@ def measure(db: str, n: int, args: argparse.Namespace) -> Result:
             "due_soon": lambda: s.due_list(sess, p, today, overdue=False),
             "handlers": lambda: s.handler_loads(s.Scans(sess, p), today),
             "findings": lambda: s.findings(s.Scans(sess, p)),
-            "publicity": lambda: (s.publicity_counts(sess, p),
-                                  s.notice_objections(sess, p, today)),
+            "publicity": lambda: (s.publicity_counts(sess, p, today),
+                                  s.notice_objections(sess, p, today, v.OBJECTIONS_SHOWN)),
             "trend": lambda: s.trend(s.Scans(sess, p)),
         }
         for name, fn in funcs.items():

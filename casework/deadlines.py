@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casework.models import Case, CaseDeadline, DeadlineKind, DeadlineState
+from casework.models import NO_DUE, Case, CaseDeadline, DeadlineKind, DeadlineState
 from portal import workdays
 from portal.models import CalendarDay
 
@@ -130,6 +130,7 @@ def refresh(db: Session, case: Case) -> None:
     first = clocks[0] if clocks else None
     case.next_due_on = first.due_on if first else None
     case.next_due_ordinal = first.due_ordinal if first else None
+    case.urgency = first.due_ordinal if first else NO_DUE
     case.next_due_kind = first.kind if first else None
     case.next_due_provisional = bool(first and first.provisional)
 

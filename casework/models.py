@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -159,6 +160,12 @@ class Channel(enum.StrEnum):
     visit = "visit"
 
 
+# The urgency of a case without a running clock: after every working-day ordinal.
+NO_DUE = 2**31 - 1
+# The condition of the partial index of cases with unread replies (queries.py repeats it).
+UNREAD = "unread_replies > 0"
+
+
 class CaseCounter(Base):
     """The last case number handed out in a year."""
 
@@ -177,7 +184,8 @@ class Case(Base):
     # Random identity used as the cryptographic place of every ciphertext of this case.
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     case_no: Mapped[str] = mapped_column(String(20), unique=True)
-    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
+    # Indexed as the first column of ix_case_queue_urgency.
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
     channel: Mapped[str] = mapped_column(String(8), default=Channel.web)
     state: Mapped[str] = mapped_column(String(16), default=CaseState.received, index=True)
@@ -222,9 +230,13 @@ class Case(Base):
     pending_detail: Mapped[str | None] = mapped_column(Text)
     # The most urgent open deadline, copied here so lists sort and filter on indexed columns.
     next_due_on: Mapped[dt.date | None] = mapped_column(Date)
-    next_due_ordinal: Mapped[int | None] = mapped_column(Integer, index=True)
+    next_due_ordinal: Mapped[int | None] = mapped_column(Integer)
     next_due_kind: Mapped[str | None] = mapped_column(String(24))
     next_due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The queue list's sort key: next_due_ordinal, or NO_DUE when no clock runs (never NULL,
+    # so the list walks an index on (queue_id, urgency, id) in order instead of sorting the
+    # queue by an expression). Written with next_due_ordinal (deadlines.refresh).
+    urgency: Mapped[int] = mapped_column(Integer, default=NO_DUE, server_default=str(NO_DUE))
     # Content destroyed by the retention purge; the skeleton stays for statistics.
     purged: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -239,8 +251,15 @@ class Case(Base):
         Index("ix_case_received_stats", "received_on", "queue_id", "channel", "real_name"),
         Index("ix_case_accepted_stats", "accepted_on", "queue_id"),
         Index("ix_case_concluded_stats", "concluded_on", "queue_id", "finding", "assignee_id"),
-        Index("ix_case_closed_stats", "closed_on", "queue_id", "state"),
+        Index("ix_case_closed_stats", "state", "closed_on", "queue_id"),
         Index("ix_case_state_queue", "state", "queue_id", "assignee_id", "next_due_on"),
+        # The queue list, most urgent first: its first page is the first rows of one of these
+        # (unfiltered, or filtered by state), and the next page a range from the cursor.
+        Index("ix_case_queue_urgency", "queue_id", "urgency", "id"),
+        Index("ix_case_queue_state_urgency", "queue_id", "state", "urgency", "id"),
+        # The list filtered to unread replies: few cases at any time, so a partial index.
+        Index("ix_case_queue_unread", "queue_id", "urgency", "id",
+              sqlite_where=text(UNREAD), postgresql_where=text(UNREAD)),
     )
 
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from casework import deadlines
-from casework.models import Case, CaseState, CaseTransfer, Queue
+from casework.models import NO_DUE, Case, CaseState, CaseTransfer, Queue
 from portal.models import StaffUser
 
 PAGE = 50
-# Cases without a running clock sort after every dated one.
-NO_DUE = 2**31 - 1
-by_urgency = func.coalesce(Case.next_due_ordinal, NO_DUE)
 
 
 def _number(text: str) -> bool:
@@ -50,41 +47,51 @@ def _filtered(query: Select[Case], f: Filters, me: int, today: dt.date,
         query = query.where(Case.category_id == f.category)
     if f.channel:
         query = query.where(Case.channel == f.channel)
+    # The urgency bounds follow from the dates (the ordinal never falls as the day rises):
+    # they make both filters a range of the list's index.
     if f.due == "overdue":
-        query = query.where(Case.next_due_on < today)
+        query = query.where(Case.next_due_on < today, Case.urgency <= today_ord)
     elif f.due == "soon":
         query = query.where(Case.next_due_on >= today,
-                            Case.next_due_ordinal <= today_ord + deadlines.SOON)
+                            Case.urgency.between(today_ord, today_ord + deadlines.SOON))
     if f.real_name:
         query = query.where(Case.real_name.is_(True))
     if f.unread:
-        query = query.where(Case.unread_replies > 0)
+        # Literally the condition of the partial index ix_case_queue_unread: with a bound
+        # parameter, neither planner could tell that the index holds every matching row.
+        query = query.where(Case.unread_replies > literal_column("0"))
     return query
 
 
 def parse_cursor(text: str) -> tuple[int, int] | None:
     """A keyset cursor "urgency.id" (None when absent or malformed)."""
     parts = text.split(".")
-    if len(parts) != 2 or not all(_number(p) for p in parts):
+    # Ten digits: a case without a clock has the urgency NO_DUE (2**31 - 1).
+    if len(parts) != 2 or not all(p.isascii() and p.isdecimal() and len(p) <= 10
+                                  for p in parts):
         return None
-    return int(parts[0]), int(parts[1])
+    urgency, last_id = int(parts[0]), int(parts[1])
+    if urgency > NO_DUE or last_id > NO_DUE:
+        return None
+    return urgency, last_id
 
 
 def list_cases(db: Session, queue: Queue, f: Filters, me: int, today: dt.date, today_ord: int,
                after: tuple[int, int] | None) -> tuple[list[Case], str | None]:
-    """One page of a queue's cases, most urgent first; returns the cursor of the next page."""
+    """One page of a queue's cases, most urgent first; returns the cursor of the next page.
+
+    The order is (urgency, id) within the queue: the first rows of the (queue_id, urgency,
+    id) index, or of (queue_id, state, urgency, id) when filtered by state, so a page reads
+    about PAGE rows whatever the size of the queue. The cursor is a row-value range of it.
+    """
     query = _filtered(select(Case).where(Case.queue_id == queue.id), f, me, today, today_ord)
     if after is not None:
-        urgency, last_id = after
-        query = query.where(or_(by_urgency > urgency,
-                                and_(by_urgency == urgency, Case.id > last_id)))
-    rows = list(db.scalars(query.order_by(by_urgency, Case.id).limit(PAGE + 1)))
+        query = query.where(tuple_(Case.urgency, Case.id) > tuple_(*after))
+    rows = list(db.scalars(query.order_by(Case.urgency, Case.id).limit(PAGE + 1)))
     cursor = None
     if len(rows) > PAGE:
         rows = rows[:PAGE]
-        last = rows[-1]
-        cursor = f"{last.next_due_ordinal if last.next_due_ordinal is not None else NO_DUE}" \
-                 f".{last.id}"
+        cursor = f"{rows[-1].urgency}.{rows[-1].id}"
     return rows, cursor
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from casework.models import (
+    NO_DUE,
     Case,
     CaseDeadline,
     CaseEntry,
@@ -78,7 +79,7 @@ def _purge_batch(db: Session, last_day: dt.date, actor: audit.Actor) -> int:
         identity_public_key_mac=None, epoch_id=None, reporter_box=None, receipt_salt=None,
         receipt_lookup=None, pending_state=None, pending_by_id=None, pending_detail=None,
         unread_replies=0, purged=True, next_due_on=None, next_due_ordinal=None,
-        next_due_kind=None, next_due_provisional=False,
+        next_due_kind=None, next_due_provisional=False, urgency=NO_DUE,
         version=Case.version + 1,
     ).execution_options(synchronize_session=False))
     for row in rows:

@@ -23,15 +23,18 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     case,
     distinct,
-    extract,
     func,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from casework import deadlines
 from casework.models import (
@@ -107,6 +110,27 @@ def _queue(column: Col, p: Period) -> ColumnElement[bool]:
 # --- the shared day-grouped scans ----------------------------------------------------------
 
 
+class MonthNumber(FunctionElement[int]):
+    """YYYYMM of a date, as an integer."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(MonthNumber)
+def _month_number(element: MonthNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    day = compiler.process(element.clauses, **kw)
+    return f"CAST(EXTRACT(year FROM {day}) * 100 + EXTRACT(month FROM {day}) AS INTEGER)"
+
+
+@compiles(MonthNumber, "sqlite")
+def _month_number_sqlite(element: MonthNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps a date as 'YYYY-MM-DD' text: cutting the text is cheaper than strftime,
+    # which parses the date again for every day row.
+    day = compiler.process(element.clauses, **kw)
+    return f"CAST(substr({day}, 1, 4) || substr({day}, 6, 2) AS INTEGER)"
+
+
 def _monthly(inner: Select[*tuple[Any, ...]], day: str, keys: Sequence[str]
              ) -> Select[*tuple[Any, ...]]:
     """Sum the day groups of `inner` (columns: `day`, the keys, and `n`) into months.
@@ -115,8 +139,7 @@ def _monthly(inner: Select[*tuple[Any, ...]], day: str, keys: Sequence[str]
     (some thousands) are sorted again, by month, and at most hundreds of rows cross over.
     """
     days = inner.subquery()
-    at = days.c[day]
-    month = extract("year", at) * 100 + extract("month", at)
+    month = MonthNumber(days.c[day])
     columns = [days.c[k] for k in keys]
     return select(month, *columns, func.sum(days.c.n)).group_by(month, *columns)
 
@@ -248,11 +271,12 @@ def counts(scans: Scans, today: dt.date) -> dict[int, Counts]:
     closed_as: dict[str, str] = {CaseState.not_accepted: "refused",
                                  CaseState.withdrawn: "withdrawn",
                                  CaseState.transferred: "transferred"}
-    # One streamed range of the covering (closed_on, queue_id, state) index for all three.
+    # One range of the covering (state, closed_on, queue_id) index per state: only the three
+    # states' cases are read, not every case closed in the period.
     for queue_id, state, n in db.execute(
             select(Case.queue_id, Case.state, func.count())
             .where(_in(Case.closed_on, p), Case.state.in_(closed_as), _queue(Case.queue_id, p))
-            .group_by(Case.closed_on, Case.queue_id, Case.state)):
+            .group_by(Case.state, Case.closed_on, Case.queue_id)):
         add(queue_id, closed_as[state], n)
     return result
 
@@ -314,21 +338,10 @@ def _histogram(rows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def spreads(scans: Scans) -> dict[str, Spread]:
     """Median and 90th percentile per duration kind, for clocks met in the period.
 
-    PostgreSQL computes percentile_cont itself; elsewhere the same figure comes from the
-    histogram of the (small, integer) durations in the shared day scan.
+    From the histogram of the (small, integer) durations in the shared day scan, on both
+    databases: the same figures as PostgreSQL's percentile_cont, without a second scan of the
+    year's clocks (the trend needs the day scan anyway).
     """
-    db, p = scans.db, scans.p
-    if db.get_bind().dialect.name == "postgresql":
-        took = CaseDeadline.took_days
-        rows: Any = db.execute(
-            select(CaseDeadline.kind, func.count(),
-                   func.percentile_cont(0.5).within_group(took),
-                   func.percentile_cont(0.9).within_group(took))
-            .where(CaseDeadline.kind.in_(DURATIONS), CaseDeadline.state == DeadlineState.met,
-                   _in(CaseDeadline.met_on, p), _queue(CaseDeadline.queue_id, p))
-            .group_by(CaseDeadline.kind))
-        return {str(kind): Spread(int(n), float(median), float(p90))
-                for kind, n, median, p90 in rows}
     out: dict[str, Spread] = {}
     for kind in DURATIONS:
         histogram = _histogram((took, n) for _month, k, took, n in scans.met if k == kind)
@@ -507,12 +520,14 @@ def trend(scans: Scans) -> list[Month]:
 
 @dataclass(frozen=True)
 class PublicityCounts:
-    """Notices published in the period, their persons, corrections and withdrawals."""
+    """Notices published in the period, their persons, corrections and withdrawals; and how
+    many of the notices have ended."""
 
     notices: int
     persons: int
     corrections: int
     withdrawals: int
+    ended: int = 0
 
 
 @dataclass(frozen=True)
@@ -531,38 +546,54 @@ class NoticeObjections:
     pending: int
 
 
-def publicity_counts(db: Session, p: Period) -> PublicityCounts:
-    """What the publicity desk published in the period."""
-    published = _moment_in(Notice.published_at, p)
-    notices = db.scalar(select(func.count()).select_from(Notice).where(published)) or 0
-    persons = db.scalar(select(func.count()).select_from(NoticePerson).join(Notice)
-                        .where(published)) or 0
+def _ended(today: dt.date) -> ColumnElement[bool]:
+    """A notice whose publicity period is over (objections may be shown)."""
+    return and_(Notice.period_end.is_not(None), Notice.period_end < today)
+
+
+def publicity_counts(db: Session, p: Period, today: dt.date) -> PublicityCounts:
+    """What the publicity desk published in the period, and how many of those notices have
+    ended (the objections table's rows).
+
+    One pass over the period's notices: each counts its persons in the notice_id index.
+    """
+    persons = (select(func.count()).select_from(NoticePerson)
+               .where(NoticePerson.notice_id == Notice.id).scalar_subquery())
+    notices = select(persons.label("persons"), case((_ended(today), 1), else_=0).label("ended")
+                     ).where(_moment_in(Notice.published_at, p)).subquery()
+    count, people, ended = db.execute(select(func.count(), func.sum(notices.c.persons),
+                                             func.sum(notices.c.ended))).one()
     changes = {kind: n for kind, n in db.execute(
         select(NoticeChange.kind, func.count())
         .where(NoticeChange.status == ChangeStatus.approved,
                _moment_in(NoticeChange.published_at, p))
         .group_by(NoticeChange.kind))}
-    return PublicityCounts(notices, persons, changes.get(ChangeKind.correction, 0),
-                           changes.get(ChangeKind.withdrawal, 0))
+    return PublicityCounts(count, int(people or 0), changes.get(ChangeKind.correction, 0),
+                           changes.get(ChangeKind.withdrawal, 0), int(ended or 0))
 
 
-def notice_objections(db: Session, p: Period, today: dt.date) -> list[NoticeObjections]:
-    """Per notice published in the period whose period is over: objections and outcomes.
+def notice_objections(db: Session, p: Period, today: dt.date, limit: int | None = None
+                      ) -> list[NoticeObjections]:
+    """Per notice published in the period whose period is over, the most recently ended
+    first (at most `limit`): objections and outcomes.
 
     A notice still open (or not yet open) is never listed, so nobody learns while it runs
-    that a nominee drew an objection.
+    that a nominee drew an objection. The notices are chosen first and only their persons
+    are added up, so a short list reads a few persons, not the year's.
     """
     def outcome(value: str) -> ColumnElement[int]:
         return func.sum(case((NoticePerson.outcome == value, 1), else_=0))
 
+    order = (Notice.period_end.desc(), Notice.id.desc())
+    chosen = select(Notice.id).where(_moment_in(Notice.published_at, p), _ended(today)) \
+        .order_by(*order).limit(limit).subquery()
     rows = db.execute(
         select(Notice.id, Notice.title, Notice.period_start, Notice.period_end, func.count(),
                func.sum(NoticePerson.objections_total), outcome("appointed"),
                outcome("suspended"), outcome("withdrawn"), outcome("pending"))
         .join(NoticePerson, NoticePerson.notice_id == Notice.id)
-        .where(_moment_in(Notice.published_at, p), Notice.period_end.is_not(None),
-               Notice.period_end < today)
+        .where(Notice.id.in_(select(chosen.c.id)))
         .group_by(Notice.id, Notice.title, Notice.period_start, Notice.period_end)
-        .order_by(Notice.period_end.desc(), Notice.id.desc()))
+        .order_by(*order))
     return [NoticeObjections(r[0], r[1], r[2], r[3], r[4], *(int(v or 0) for v in r[5:]))
             for r in rows]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
@@ -97,83 +98,127 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-def tables(r: Request) -> list[Table]:
-    """Every table of the dashboard for a period and queue, in page order."""
-    session, today = db.session(), clock.today()
-    p = r.period
-    names = {q.id: q.name_zh for q in queues.all_queues(session)}
-    scans = supervision.Scans(session, p)
-    per_queue = supervision.counts(scans, today)
-    channels = list(Channel)
-    count_rows = []
-    for queue_id, c in sorted(per_queue.items()) + [(0, supervision.total(per_queue.values()))]:
-        count_rows.append([
-            names.get(queue_id, _("All queues")) if queue_id else _("All queues"), c.received,
-            *(c.by_channel.get(ch, 0) for ch in channels), c.real_name, c.anonymous,
-            c.accepted, c.refused, c.transferred, c.withdrawn, c.concluded, c.open, c.overdue,
-            c.extensions])
-    spread = supervision.spreads(scans)
-    labels = {supervision.DURATIONS[0]: _("Receipt → decision"),
-              supervision.DURATIONS[1]: _("Acceptance → conclusion"),
-              supervision.DURATIONS[2]: _("Conclusion → real-name feedback")}
-    durations = []
-    for kind in supervision.DURATIONS:
-        s = spread.get(kind)
-        durations.append([labels[kind], s.count if s else 0, _num(s.median if s else None),
-                          _num(s.p90 if s else None)])
-    shares = supervision.shares(session, p)
-    share_rows = [[str(DEADLINE_LABELS.get(kind, kind)), s.due, s.in_time, _num(s.percent)]
-                  for kind, s in sorted(shares.items())]
-    overdue, overdue_n = supervision.due_list(session, p, today, overdue=True)
-    soon, soon_n = supervision.due_list(session, p, today, overdue=False)
+# The page shows the notices whose period ended most recently; the CSV lists all of them.
+OBJECTIONS_SHOWN = 50
 
-    def due_rows(items: Iterable[supervision.Due]) -> list[list[object]]:
-        return [[d.case_no, d.queue, str(STATE_LABELS.get(d.state, d.state)),
-                 str(DEADLINE_LABELS.get(d.kind, d.kind)), d.due_on.isoformat(), d.days,
-                 d.assignee or "—"] for d in items]
 
-    due_headers = [_("Case"), _("Queue"), _("State"), _("Deadline"), _("Due"), "", _("Assigned to")]
-    found = supervision.findings(scans)
-    publicity = supervision.publicity_counts(session, p)
-    return [
-        Table("counts", _("Cases"), [
+class _Figures:
+    """One request's figures: each table is built from what it needs, and what several tables
+    share (the day scans, the publicity counts) is read once."""
+
+    def __init__(self, r: Request, *, every_row: bool) -> None:
+        self.session, self.today, self.p = db.session(), clock.today(), r.period
+        # The page shortens the lists that grow with the period; a download has every row.
+        self.every_row = every_row
+        self.scans = supervision.Scans(self.session, self.p)
+
+    def counts(self) -> Table:
+        names = {q.id: q.name_zh for q in queues.all_queues(self.session)}
+        per_queue = supervision.counts(self.scans, self.today)
+        channels = list(Channel)
+        rows: list[list[object]] = []
+        for queue_id, c in [*sorted(per_queue.items()),
+                            (0, supervision.total(per_queue.values()))]:
+            rows.append([
+                names.get(queue_id, _("All queues")) if queue_id else _("All queues"),
+                c.received, *(c.by_channel.get(ch, 0) for ch in channels), c.real_name,
+                c.anonymous, c.accepted, c.refused, c.transferred, c.withdrawn, c.concluded,
+                c.open, c.overdue, c.extensions])
+        return Table("counts", _("Cases"), [
             _("Queue"), _("Cases received"), *(str(CHANNEL_LABELS[ch]) for ch in channels),
             _("Real name"), _("Anonymous"), _("Cases accepted"), _("Cases not accepted"),
             _("Cases transferred"), _("Cases withdrawn"), _("Cases concluded"), _("Open now"),
-            _("Overdue now"),
-            _("Extensions")], count_rows),
-        Table("durations", _("Working days taken"), [
-            _("From → to"), _("Cases"), _("Median"), _("90th percentile")], durations),
-        Table("deadlines", _("Deadlines falling due in the period"), [
+            _("Overdue now"), _("Extensions")], rows)
+
+    def durations(self) -> Table:
+        spread = supervision.spreads(self.scans)
+        labels = {supervision.DURATIONS[0]: _("Receipt → decision"),
+                  supervision.DURATIONS[1]: _("Acceptance → conclusion"),
+                  supervision.DURATIONS[2]: _("Conclusion → real-name feedback")}
+        rows: list[list[object]] = []
+        for kind in supervision.DURATIONS:
+            s = spread.get(kind)
+            rows.append([labels[kind], s.count if s else 0, _num(s.median if s else None),
+                         _num(s.p90 if s else None)])
+        return Table("durations", _("Working days taken"), [
+            _("From → to"), _("Cases"), _("Median"), _("90th percentile")], rows)
+
+    def deadlines(self) -> Table:
+        shares = supervision.shares(self.session, self.p)
+        return Table("deadlines", _("Deadlines falling due in the period"), [
             _("Deadline"), _("Fell due"), _("Met in time"), _("Share in time (%)")],
-            share_rows),
-        Table("overdue", _("Overdue now (%(n)d)", n=overdue_n),
-              [*due_headers[:5], _("Working days overdue"), due_headers[6]], due_rows(overdue)),
-        Table("due-soon", _("Due within 3 working days (%(n)d)", n=soon_n),
-              [*due_headers[:5], _("Working days left"), due_headers[6]], due_rows(soon)),
-        Table("handlers", _("Cases per handler"), [
+            [[str(DEADLINE_LABELS.get(kind, kind)), s.due, s.in_time, _num(s.percent)]
+             for kind, s in sorted(shares.items())])
+
+    def _due(self, *, overdue: bool) -> Table:
+        items, n = supervision.due_list(self.session, self.p, self.today, overdue=overdue)
+        headers = [_("Case"), _("Queue"), _("State"), _("Deadline"), _("Due"),
+                   _("Working days overdue") if overdue else _("Working days left"),
+                   _("Assigned to")]
+        rows: list[list[object]] = [
+            [d.case_no, d.queue, str(STATE_LABELS.get(d.state, d.state)),
+             str(DEADLINE_LABELS.get(d.kind, d.kind)), d.due_on.isoformat(), d.days,
+             d.assignee or "—"] for d in items]
+        if overdue:
+            return Table("overdue", _("Overdue now (%(n)d)", n=n), headers, rows)
+        return Table("due-soon", _("Due within 3 working days (%(n)d)", n=n), headers, rows)
+
+    def overdue(self) -> Table:
+        return self._due(overdue=True)
+
+    def due_soon(self) -> Table:
+        return self._due(overdue=False)
+
+    def handlers(self) -> Table:
+        return Table("handlers", _("Cases per handler"), [
             _("Handler"), _("Queue"), _("Open now"), _("Overdue now"),
             _("Concluded in the period")],
             [[h.username, h.queue, h.open, h.overdue, h.concluded]
-             for h in supervision.handler_loads(scans, today)]),
-        Table("findings", _("Findings of concluded cases"), [_("Finding"), _("Cases")],
-              [[str(FINDING_LABELS.get(k, k)), found.get(k, 0)] for k in FINDING_LABELS]),
-        Table("publicity", _("Pre-appointment notices"), [
+             for h in supervision.handler_loads(self.scans, self.today)])
+
+    def findings(self) -> Table:
+        found = supervision.findings(self.scans)
+        return Table("findings", _("Findings of concluded cases"), [_("Finding"), _("Cases")],
+                     [[str(FINDING_LABELS.get(k, k)), found.get(k, 0)] for k in FINDING_LABELS])
+
+    @cached_property
+    def _publicity(self) -> supervision.PublicityCounts:
+        return supervision.publicity_counts(self.session, self.p, self.today)
+
+    def publicity(self) -> Table:
+        counts = self._publicity
+        return Table("publicity", _("Pre-appointment notices"), [
             _("Notices published"), _("Persons"), _("Corrections"), _("Withdrawals")],
-            [[publicity.notices, publicity.persons, publicity.corrections,
-              publicity.withdrawals]]),
-        Table("objections", _("Objections per notice (periods that have ended)"), [
+            [[counts.notices, counts.persons, counts.corrections, counts.withdrawals]])
+
+    def objections(self) -> Table:
+        limit = None if self.every_row else OBJECTIONS_SHOWN
+        ended = self._publicity.ended
+        title = _("Objections per notice (periods that have ended)")
+        if limit is not None and ended > limit:
+            title = _("Objections per notice (periods that have ended): the latest %(shown)d "
+                      "of %(n)d; the CSV lists them all", shown=limit, n=ended)
+        return Table("objections", title, [
             _("Notice"), _("Period"), _("Persons"), _("Objections"), _("Appointed"),
             _("Suspended"), _("Not appointed"), _("Pending")],
             [[n.title, f"{n.period_start} – {n.period_end}", n.persons, n.objections,
               n.appointed, n.suspended, n.withdrawn, n.pending]
-             for n in supervision.notice_objections(session, p, today)]),
-        Table("trend", _("Per month"), [
+             for n in supervision.notice_objections(self.session, self.p, self.today, limit)])
+
+    def trend(self) -> Table:
+        return Table("trend", _("Per month"), [
             _("Month"), _("Cases received"), _("Cases concluded"),
             _("Median working days to decision")],
             [[m.month, m.received, m.concluded, _num(m.median_decision)]
-             for m in supervision.trend(scans)]),
-    ]
+             for m in supervision.trend(self.scans)])
+
+
+def tables(r: Request, names: Sequence[str] = TABLE_NAMES, *, every_row: bool = False
+           ) -> list[Table]:
+    """Tables of the dashboard for a period and queue (all of them, in page order, unless
+    named); `every_row` for downloads, which list what the page shortens."""
+    figures = _Figures(r, every_row=every_row)
+    return [getattr(figures, name.replace("-", "_"))() for name in names]
 
 
 @bp.route("/")
@@ -218,7 +263,7 @@ def table_csv(name: str) -> Response:
     if name not in TABLE_NAMES:
         abort(404)
     r = _checked_request()
-    table = next(t for t in tables(r) if t.name == name)
+    (table,) = tables(r, (name,), every_row=True)
     response = Response(to_csv(table), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name}-{r.args["from"]}-{r.args["to"]}.csv"')

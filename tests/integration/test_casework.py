@@ -14,7 +14,7 @@ import html as htmllib
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,6 +33,7 @@ from casework import service as casework
 from casework.messages import CASE_ERRORS
 from casework.messages import STATE_LABELS as STAFF_LABELS
 from casework.models import (
+    NO_DUE,
     Case,
     CaseDeadline,
     CaseEntry,
@@ -99,9 +100,21 @@ class Team:
 
 
 @pytest.fixture
-def team(app: Flask, make_staff) -> Team:
-    """Two org heads, a dic head, and a handler per queue, all holding their queue's key."""
-    return make_team(app, make_staff)
+def team(app: Flask, make_staff) -> Iterator[Team]:
+    """Two org heads, a dic head, and a handler per queue, all holding their queue's key.
+
+    After the test, every case's list urgency still follows its clocks."""
+    yield make_team(app, make_staff)
+    urgency_follows_clocks(app)
+
+
+def urgency_follows_clocks(app: Flask) -> None:
+    """The queue list's sort key is the most urgent clock's ordinal, or NO_DUE without one."""
+    with app.app_context():
+        rows = db.session().execute(
+            select(Case.case_no, Case.next_due_ordinal, Case.urgency)).all()
+    assert [r for r in rows if r.urgency != (
+        NO_DUE if r.next_due_ordinal is None else r.next_due_ordinal)] == []
 
 
 def make_team(app: Flask, make_staff) -> Team:  # noqa: ANN001
@@ -1276,7 +1289,7 @@ def test_the_list_filters_marks_overdue_rows_and_pages_by_keyset(
                 session.execute(update(CaseDeadline).where(CaseDeadline.case_id == case_id)
                                 .values(due_on=past, due_ordinal=ordinal))
                 session.execute(update(Case).where(Case.id == case_id).values(
-                    next_due_on=past, next_due_ordinal=ordinal))
+                    next_due_on=past, next_due_ordinal=ordinal, urgency=ordinal))
         overdue_page = text_of(head.get("/staff/cases/?due=overdue"))
         assert listed(overdue_page) == [("overdue", c5)]
         assert 'class="flash error"' in overdue_page

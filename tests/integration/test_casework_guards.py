@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
@@ -33,15 +34,18 @@ from tests.integration.test_casework import (
     row,
     staff_of,
     text_of,
+    urgency_follows_clocks,
     user_id,
 )
 from tests.integration.test_publicity import at, editors, publish  # noqa: F401
 
 
 @pytest.fixture
-def team(app, make_staff) -> Team:  # noqa: ANN001
-    """Heads and handlers of both queues, all holding their queue's key."""
-    return make_team(app, make_staff)
+def team(app, make_staff) -> Iterator[Team]:  # noqa: ANN001
+    """Heads and handlers of both queues, all holding their queue's key (afterwards, every
+    case's list urgency still follows its clocks)."""
+    yield make_team(app, make_staff)
+    urgency_follows_clocks(app)
 
 
 def _signoff_on(app) -> None:  # noqa: ANN001
@@ -228,3 +232,27 @@ def test_every_action_moves_the_version_so_a_repeated_form_is_stale(team: Team) 
     assert head.post(f"/staff/cases/{no}/extend", data=data).status_code == 409
     [notice] = clocks(app, no, "acceptance_notice")
     assert notice.extended_days == 10
+
+
+def test_the_next_page_starts_after_a_case_without_a_running_clock(team: Team,
+                                                                    monkeypatch) -> None:  # noqa: ANN001
+    """Such a case's cursor carries the urgency NO_DUE, 2**31 - 1, ten digits: the next page
+    starts after it (a nine-digit limit once sent the list back to its first page)."""
+    from casework import queries
+
+    app = team.app
+    monkeypatch.setattr(queries, "PAGE", 1)
+    numbers = [file_direct(app, "selection", name)[1] for name in ("人甲", "人乙", "人丙")]
+    head = login(app, team.head)
+    for no in numbers[:2]:
+        assert act(head, no, "refuse", reason="no-substance", answer=ANSWER).status_code == 303
+        assert row(app, no).next_due_on is None
+    seen: list[str] = []
+    url = "/staff/cases/?queue=org"
+    while url and len(seen) < 5:
+        page = text_of(head.get(url))
+        seen += re.findall(r'<a href="/staff/cases/([\d-]+)">', page)
+        link = re.search(r'<a href="([^"]*after=[^"]*)">', page)
+        url = link.group(1).replace("&amp;", "&") if link else ""
+    # The clock still running first, then the refused cases in the order they came.
+    assert seen == [numbers[2], numbers[0], numbers[1]]

@@ -22,7 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from casework.models import Case, Category
+from casework import queues
+from casework.models import Case, Category, Queue
 from intake import evidence, receipts
 from intake import service as intake
 from portal import audit, db
@@ -235,3 +236,38 @@ def test_queue_list_and_case_page_run_as_many_statements_for_30_cases_as_for_3(
     many = counts(app, client, {"queue list": "/staff/cases/",
                                 "case page": f"/staff/cases/{rich}"})
     assert many == few
+
+
+def grant(app: Flask, desk: Desk, queue: str, username: str) -> None:
+    """Give a member the queue's key with the recovery secret (as `queues grant` does)."""
+    with app.app_context():
+        queues.grant_with_recovery(db.session(), queue, username, desk.recovery_secret)
+
+
+def test_report_form_and_case_page_run_as_many_statements_with_six_more_members_a_queue(
+        app: Flask, desk: Desk, make_staff: Callable[..., StaffMember]) -> None:
+    """Whether a queue is open (the report form asks for every queue, the case page for every
+    queue a case could go to) reads all members' grants at once: the desk's members, then six
+    more in each queue, half of them holding the queue key and half waiting for it."""
+    public, staff = app.test_client(), app.test_client()
+    assert AuthActions(staff).login(desk.dic).status_code == 303
+    case_no = file_report(app, "discipline", "张三")
+    pages = {"report form": (public, "/report"), "case page": (staff, f"/staff/cases/{case_no}")}
+    for client, path in pages.values():
+        client.get(f"{path}?lang=en")
+
+    def count() -> dict[str, int]:
+        return {name: queries(app, client, path) for name, (client, path) in pages.items()}
+
+    few = count()
+    for k in range(6):
+        for queue, role in (("org", "org_handler"), ("dic", "dic_handler")):
+            make_staff(f"{queue}member{k}", role)
+            if k % 2:
+                grant(app, desk, queue, f"{queue}member{k}")
+    with app.app_context():
+        org = db.session().scalar(select(Queue).where(Queue.slug == "org"))
+        assert org is not None
+        assert len(queues.keyholders(db.session(), org)) == 4
+        assert len(queues.lacking_access(db.session(), org)) == 3
+    assert count() == few

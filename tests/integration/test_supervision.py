@@ -42,6 +42,7 @@ from casework.models import (
     Category,
     Channel,
     DeadlineKind,
+    DeadlineState,
     Queue,
     QueueEpoch,
     QueueGrant,
@@ -616,8 +617,8 @@ def test_percentile_interpolates_between_closest_ranks() -> None:
 
 
 def test_percentile_cont_and_the_histogram_give_the_same_durations(team: Team) -> None:
-    """PostgreSQL computes percentile_cont itself, SQLite goes through the histogram: the same
-    literal figures on both (see the hand counts above)."""
+    """Both databases go through the histogram of the day scan: the same literal figures on
+    both (see the hand counts above), and on PostgreSQL the same as its percentile_cont."""
     app = team.app
     build(team)
     org, dic = queue_id(app, "org"), queue_id(app, "dic")
@@ -627,8 +628,28 @@ def test_percentile_cont_and_the_histogram_give_the_same_durations(team: Team) -
         with app.app_context():
             period = supervision.Period.checked(d(start), d(end), queue)
             scans = supervision.Scans(db.session(), period)
-            return {kind: (s.count, s.median, s.p90)
-                    for kind, s in supervision.spreads(scans).items()}
+            found = {kind: (s.count, s.median, s.p90)
+                     for kind, s in supervision.spreads(scans).items()}
+            if db.session().get_bind().dialect.name == "postgresql":
+                assert found == percentile_cont(period)
+            return found
+
+    def percentile_cont(period: supervision.Period
+                        ) -> dict[str, tuple[int, float | None, float | None]]:
+        took = CaseDeadline.took_days
+        rows = db.session().execute(
+            select(CaseDeadline.kind, func.count(),
+                   func.percentile_cont(0.5).within_group(took),
+                   func.percentile_cont(0.9).within_group(took))
+            .where(CaseDeadline.kind.in_(supervision.DURATIONS),
+                   CaseDeadline.state == DeadlineState.met,
+                   CaseDeadline.met_on.between(period.start, period.end),
+                   CaseDeadline.queue_id == period.queue_id if period.queue_id is not None
+                   else CaseDeadline.queue_id.is_not(None))
+            .group_by(CaseDeadline.kind))
+        return {str(kind): (n, pytest.approx(float(median), abs=1e-9),
+                            pytest.approx(float(p90), abs=1e-9))
+                for kind, n, median, p90 in rows}
 
     approx = functools.partial(pytest.approx, abs=1e-9)
     assert spread("2026-01-01", "2026-11-04") == {
@@ -698,7 +719,8 @@ def publicity_tables(app: Flask, client: FlaskClient, query: str = ""
 
 
 def test_objections_appear_only_once_the_period_is_over(team: Team, editors,  # noqa: ANN001
-                                                        publish, supervisor: StaffMember) -> None:  # noqa: ANN001
+                                                        publish, supervisor: StaffMember,  # noqa: ANN001
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     app = team.app
     ed1, ed2 = actor(app, editors[0]), actor(app, editors[1])
     with at(d("2026-11-02")):
@@ -778,6 +800,20 @@ def test_objections_appear_only_once_the_period_is_over(team: Team, editors,  # 
         _page, shown, csvs = publicity_tables(app, client, "?from=2026-10-01&to=2026-10-31")
         assert shown["objections"].rows == csvs["objections"] == []
         assert csvs["publicity"] == [["0", "0", "0", "0"]]
+        # A long list: the page shows the notices that ended last and says how many there
+        # are; the CSV lists every one.
+        monkeypatch.setattr(views(), "OBJECTIONS_SHOWN", 2)
+        _page, shown, csvs = publicity_tables(app, client)
+        assert shown["objections"].rows == [[str(v) for v in r] for r in rows[:2]]
+        assert shown["objections"].title == tr(
+            app, "Objections per notice (periods that have ended): the latest %(shown)d of "
+                 "%(n)d; the CSV lists them all", shown=2, n=3)
+        assert len(csvs["objections"]) == 3
+        monkeypatch.setattr(views(), "OBJECTIONS_SHOWN", 3)
+        _page, shown, _csvs = publicity_tables(app, client)
+        assert len(shown["objections"].rows) == 3
+        assert shown["objections"].title == tr(
+            app, "Objections per notice (periods that have ended)")
 
 
 # --- 4. privacy by construction -------------------------------------------------------------------
@@ -1046,7 +1082,7 @@ def test_a_moment_counts_on_its_day_in_china(team: Team, publish) -> None:  # no
             period = supervision.Period.checked(d(day), d(day))
             counts = supervision.total(supervision.counts(
                 supervision.Scans(session, period), d("2026-10-22")).values())
-            published = supervision.publicity_counts(session, period)
+            published = supervision.publicity_counts(session, period, d("2026-10-22"))
             return counts.extensions, published.notices, published.persons
 
     # extensions, notices published, persons published
