@@ -235,17 +235,24 @@ def paired(figure: Callable[[], None], baseline: Callable[[], None], runs: int
 
 def _getter(client: FlaskClient, paths: list[str], kind: str = "text/html"
             ) -> Callable[[], None]:
-    """A call that GETs the next path of the list each time (round robin)."""
+    """A call that GETs the next path of the list each time (round robin). Public pages are
+    rendered every time: the render cache (which the public section measures) is emptied
+    first, so the figure is the queries' and the template's cost at this size."""
     state = {"i": 0}
 
     def fn() -> None:
         path = paths[state["i"] % len(paths)]
         state["i"] += 1
+        _uncached(client)
         response = client.get(path)
         if response.status_code != 200 or kind not in response.content_type:
             raise RuntimeError(f"{path}: {response.status_code} {response.content_type}")
 
     return fn
+
+
+def _uncached(client: FlaskClient) -> None:
+    client.application.extensions["portal.render_cache"].clear()
 
 
 def _paths(case_no: str, closed: list[int], year: int) -> dict[str, tuple[str, list[str]]]:
@@ -283,6 +290,7 @@ def measure(loaded: Loaded, opts: Options, plans: list[str] | None) -> Point:
         fn = _getter(clients[who], ordered)
         point.ms[figure], point.base[figure], point.rel[figure] = paired(
             fn, baseline, opts.runs)
+        _uncached(clients[who])
         with common.query_log(engine) as log:
             clients[who].get(ordered[0])
         point.queries[figure] = len(log)
