@@ -17,6 +17,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit, workdays
 from portal.db import transaction, utcnow
+from publicity.compliance import service as compliance
+from publicity.compliance.validation import InvalidRecord, RecordInput, parse_record
+from publicity.compliance.validation import describe as describe_record_error
 from publicity.models import (
     SEARCH_SEPARATOR,
     ChangeKind,
@@ -83,6 +86,11 @@ def _notice(db: Session, notice_id: int) -> Notice:
 def _bump_public_revision(db: Session, notice: Notice) -> None:
     notice.revision += 1
     notice.updated_at = utcnow()
+    bump_global_revision(db)
+
+
+def bump_global_revision(db: Session) -> None:
+    """Every public page changes (caller's transaction): list pages, feed and notice pages."""
     row = db.get(PublicityRevision, 1)
     if row is None:
         db.add(PublicityRevision(id=1, revision=1, changed_at=utcnow()))
@@ -182,6 +190,11 @@ def approve_notice(db: Session, notice_id: int, actor: audit.Actor, today: dt.da
             raise PublicityError("four-eyes")
         if notice.requested_start < today:
             raise PublicityError("start-passed", day=notice.requested_start.isoformat())
+        # The county plan's rules on appointments (publicity.compliance): a record is required
+        # and no rule may be broken unless the organization department's head overrode it.
+        problems = compliance.blocking(db, notice)
+        if problems:
+            raise PublicityError("compliance", problems=problems)
         try:
             period = workdays.publicity_period(
                 workdays.load_calendar(db), notice.requested_start, notice.working_days
@@ -400,7 +413,18 @@ def import_notices(db: Session, raw: object, actor: audit.Actor, *,
         problems.append((None, _("The file contains no notice.")))
     cal = workdays.load_calendar(db)
     periods = []
+    records: list[RecordInput | None] = []
+    terms = compliance.term_spans(db)
+    promotions = compliance.settings(db).thresholds.promotions_without_approval
     for i, item in enumerate(notices_raw):
+        record = None
+        raw_record = item.get("compliance") if isinstance(item, Mapping) else None
+        if raw_record is not None:
+            try:
+                record = parse_record(raw_record, terms,
+                                      promotions_without_approval=promotions)
+            except InvalidRecord as exc:
+                problems.extend((i, describe_record_error(e)) for e in exc.errors)
         try:
             data = parse_notice(item, defaults, min_days)
         except InvalidNotice as exc:
@@ -412,11 +436,12 @@ def import_notices(db: Session, raw: object, actor: audit.Actor, *,
             problems.append((i, workdays.year_not_loaded_message(exc.year)))
             continue
         parsed.append(data)
+        records.append(record)
     if problems:
         raise ImportRejected(problems)
     created = []
     with transaction(db):
-        for data, period in zip(parsed, periods, strict=True):
+        for data, period, record in zip(parsed, periods, records, strict=True):
             # The importing editor counts as an author: four-eyes applies to imports too.
             notice = Notice(status=NoticeStatus.draft, created_by=actor.id,
                             editors=[actor.id] if actor.id is not None else [])
@@ -425,6 +450,8 @@ def import_notices(db: Session, raw: object, actor: audit.Actor, *,
             db.flush()
             audit.record(db, actor, "notice.draft_created", f"notice:{notice.id}",
                          persons=len(data.persons), via="import")
+            if record is not None:
+                compliance.write_record(db, notice, record, actor)
             created.append((notice, period))
     return created
 

@@ -46,7 +46,8 @@ def _ascii_digits(value: str) -> str:
 
 
 NOTICE_KEYS = ("title", "issuer", "period_start", "working_days", "persons", "phone",
-               "letter_address", "visit_address")
+               "letter_address", "visit_address", "compliance")
+# The optional "compliance" object is the batch's record, read by publicity.compliance.
 PERSON_KEYS = ("name", "gender", "ethnicity", "birth", "native_place", "education", "work_start",
                "party", "current_post", "proposed_post", "exceptional", "resume", "cadre_id")
 # Fields whose change restarts the period (PRODUCT.md: name, birth, posts, 破格 data).

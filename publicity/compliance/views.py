@@ -1,0 +1,7 @@
+"""Compliance pages (placeholder: being written)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("compliance", __name__, url_prefix="/staff")
