@@ -63,13 +63,23 @@ def record_reporter_event(db: Session, action: str, target: str = "",
     return record(db, REPORTER, action, target, _hour_only=True, **details)
 
 
+def serialise(db: Session) -> None:
+    """Wait for every other audited write transaction to end (held until this one ends).
+
+    A caller that decides from what committed writes say (the compliance history) takes it
+    before reading, so two such decisions never both miss each other. On SQLite the write
+    transaction already holds the database's one write lock.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
+
+
 def record(
     db: Session, actor: Actor, action: str, target: str = "", *, _hour_only: bool = False,
     **details: object
 ) -> AuditEntry:
     """Append one entry inside the caller's transaction (the caller owns the commit)."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
+    serialise(db)
     last = db.execute(
         select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()

@@ -522,18 +522,10 @@ def _newest_calendar_entry() -> Select[int, datetime]:
 
 
 _NEWEST_CALENDAR_ENTRY = _newest_calendar_entry()
-# The same as two scalar subqueries, for callers that read it in one statement with other
-# revisions (the public pages' cache key).
+# The calendar's revision, (seq, at) of its newest audited change, as two scalar subqueries:
+# the public pages read it in one statement with their other revisions (their cache key).
 REVISION_COLUMNS = (
     _NEWEST_CALENDAR_ENTRY.with_only_columns(AuditEntry.seq).scalar_subquery(),
     _NEWEST_CALENDAR_ENTRY.with_only_columns(AuditEntry.at).scalar_subquery(),
 )
 
-
-def revision(db: Session) -> tuple[int, datetime | None]:
-    """(revision, when) of the calendar's last change (keys caches of date-dependent pages).
-
-    Every calendar change is audited, so the newest calendar audit entry identifies the state.
-    """
-    row = db.execute(_NEWEST_CALENDAR_ENTRY).first()
-    return (row.seq, row.at) if row else (0, None)

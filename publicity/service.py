@@ -192,6 +192,7 @@ def approve_notice(db: Session, notice_id: int, actor: audit.Actor, today: dt.da
             raise PublicityError("start-passed", day=notice.requested_start.isoformat())
         # The county plan's rules on appointments (publicity.compliance): a record is required
         # and no rule may be broken unless the organization department's head overrode it.
+        audit.serialise(db)  # two approvals never both count the batches without the other
         problems = compliance.blocking(db, notice)
         if problems:
             raise PublicityError("compliance", problems=problems)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -139,23 +140,25 @@ def save_term(db: Session, term_id: int | None, name: str, starts_on: dt.date | 
 # ---------------------------------------------------------------------------------------------
 # The record of a batch
 
+# Nominee fields are stored column for column; `relationship` is `relationship_` on the model
+# (the name is SQLAlchemy's), and the tuples are JSON lists.
+_NOMINEE_FIELDS = tuple(f.name for f in fields(NomineeInput))
+_RECORD_FIELDS = tuple(f.name for f in fields(RecordInput) if f.name not in ("term", "nominees"))
+
+
+def _column(name: str) -> str:
+    return "relationship_" if name == "relationship" else name
+
+
+def _read(row: object, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: tuple(value) if isinstance(value := getattr(row, _column(name)), list)
+            else value for name in names}
+
+
 def as_input(record: ComplianceRecord, term_name: str) -> RecordInput:
     """A stored record as the rules read it."""
-    return RecordInput(
-        batch_kind=record.batch_kind, term=term_name, meeting_body=record.meeting_body,
-        meeting_date=record.meeting_date, members_in_office=record.members_in_office,
-        members_present=record.members_present, ballot_date=record.ballot_date,
-        ballot_in_office=record.ballot_in_office, ballot_present=record.ballot_present,
-        prefecture_approval_ref=record.prefecture_approval_ref,
-        nominees=tuple(NomineeInput(
-            cadre_id=n.cadre_id, name=n.name, proposed_post=n.proposed_post,
-            nominated_by=n.nominated_by, inspection=n.inspection, decision=n.decision,
-            promotion=n.promotion, nominator=n.nominator, relationship=n.relationship_,
-            reserve_pool=n.reserve_pool, vote_share_bp=n.vote_share_bp,
-            objections=tuple(n.objections or ()), flags=tuple(n.flags or ()),
-            prefecture_review_ref=n.prefecture_review_ref, important_post=n.important_post,
-            ballot_for=n.ballot_for, ballot_against=n.ballot_against,
-            ballot_abstain=n.ballot_abstain) for n in record.nominees))
+    return RecordInput(term=term_name, **_read(record, _RECORD_FIELDS), nominees=tuple(
+        NomineeInput(**_read(n, _NOMINEE_FIELDS)) for n in record.nominees))
 
 
 def as_import(record: RecordInput) -> dict[str, object]:
@@ -199,23 +202,15 @@ def write_record(db: Session, notice: Notice, data: RecordInput, actor: audit.Ac
     if record is None:
         record = ComplianceRecord(notice_id=notice.id)
         db.add(record)
-    record.batch_kind, record.term_id = data.batch_kind, term.id
-    record.meeting_body, record.meeting_date = data.meeting_body, data.meeting_date
-    record.members_in_office, record.members_present = (data.members_in_office,
-                                                        data.members_present)
-    record.ballot_date, record.ballot_in_office, record.ballot_present = (
-        data.ballot_date, data.ballot_in_office, data.ballot_present)
-    record.prefecture_approval_ref = data.prefecture_approval_ref
+    for name in _RECORD_FIELDS:
+        setattr(record, name, getattr(data, name))
+    record.term_id = term.id
     record.recorded_by, record.recorded_at = actor.id, utcnow()
-    record.nominees = [ComplianceNominee(
-        position=i, cadre_id=n.cadre_id, name=n.name, proposed_post=n.proposed_post,
-        promotion=n.promotion, nominated_by=n.nominated_by, nominator=n.nominator,
-        relationship_=n.relationship, reserve_pool=n.reserve_pool,
-        vote_share_bp=n.vote_share_bp, inspection=n.inspection, decision=n.decision,
-        objections=list(n.objections), flags=list(n.flags),
-        prefecture_review_ref=n.prefecture_review_ref, important_post=n.important_post,
-        ballot_for=n.ballot_for, ballot_against=n.ballot_against,
-        ballot_abstain=n.ballot_abstain) for i, n in enumerate(data.nominees)]
+    record.nominees = []
+    for i, n in enumerate(data.nominees):
+        values: dict[str, Any] = {_column(name): list(value) if isinstance(
+            value := getattr(n, name), tuple) else value for name in _NOMINEE_FIELDS}
+        record.nominees.append(ComplianceNominee(position=i, **values))
     # The record is part of what the approver reviews: saving it is an edit of the draft (its
     # author may not approve, and an approval of the version seen before is refused).
     notice.updated_at = utcnow()
