@@ -37,7 +37,8 @@ def import_command(file: Path, editor: str | None) -> None:
         actor = audit.Actor(user.username, user.id)
     try:
         raw = json.loads(file.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError: undecodable bytes, bad JSON, and a number past Python's 4300-digit limit.
+    except (ValueError, RecursionError) as exc:
         raise click.ClickException(_("Not a UTF-8 JSON file: %(e)s",
                                      e=str(exc) or type(exc).__name__)) from None
     config = current_app.extensions["portal.config"]

@@ -10,6 +10,7 @@ from portal import clock, db, workdays
 from portal.access import require_staff, roles_required
 from portal.models import Role
 from publicity import queries, service
+from publicity.compliance import service as compliance
 from publicity.forms import CorrectionForm, NoticeForm, OutcomeForm, ReasonForm
 from publicity.models import ChangeStatus, Notice, NoticeStatus
 from publicity.validation import (
@@ -24,6 +25,8 @@ from publicity.views import days_left, objection_channels
 
 bp = Blueprint("publicity_editor", __name__, url_prefix="/staff/publicity")
 EDITOR = Role.publicity_editor
+# How much of a refusal by the appointment rules a flash carries (see _compliance_message).
+FLASHED_PROBLEMS, FLASHED_CHARS = 5, 800
 
 MESSAGES = {
     "not-found": lambda p: _("No such notice or change."),
@@ -50,7 +53,22 @@ MESSAGES = {
     "outcome-final": lambda p: _("This person's outcome is final and cannot be changed."),
     "objection-open": lambda p: _("An objection about this person is still being verified: "
                                   "the appointment cannot proceed."),
+    "compliance": lambda p: _compliance_message(p.get("problems")),
 }
+
+
+def _compliance_message(problems: object) -> str:
+    """The appointment rules that block approval, numbered (a flash is one line of text, kept
+    in the session cookie: so only the first few; the notice page lists them all)."""
+    items = [str(p) for p in problems] if isinstance(problems, list) else []
+    listed = " ".join(f"{i}. {p}" for i, p in enumerate(items[:FLASHED_PROBLEMS], 1))
+    if len(listed) > FLASHED_CHARS:
+        listed = listed[:FLASHED_CHARS] + "…"
+    text = _("Approval refused by the appointment rules: %(problems)s", problems=listed)
+    if len(items) > FLASHED_PROBLEMS:
+        text += " " + _("(%(n)s more: the notice page lists them all.)",
+                        n=len(items) - FLASHED_PROBLEMS)
+    return text
 
 
 def message(exc: service.PublicityError) -> str:
@@ -202,6 +220,9 @@ def detail(notice_id: int) -> str:
             planned_error = message(exc)
     staff = require_staff()
     state = service.public_state(notice, today)
+    # The appointment rules' verdicts matter while the notice is a draft (they decide its
+    # approval); for a published one, its overrides remain.
+    check = compliance.check(session, notice)
     return render_template(
         "publicity/editor_notice.html", notice=notice, state=state, today=today,
         days_left=days_left(workdays.load_calendar(session), notice, today),
@@ -210,7 +231,7 @@ def detail(notice_id: int) -> str:
         changes=[c for c in notice.changes if c.status == ChangeStatus.pending],
         published_changes=queries.published_changes(notice),
         confirm=ReasonForm(formdata=None), outcome_form=OutcomeForm(formdata=None),
-        staff=staff, field_labels=FIELD_LABELS,
+        staff=staff, field_labels=FIELD_LABELS, check=check,
     )
 
 

@@ -20,6 +20,7 @@ from portal.access import public
 from portal.http_cache import cacheable, render_cache, shared_page
 from portal.i18n import current_language
 from publicity import queries
+from publicity.compliance import service as compliance
 from publicity.models import Notice, NoticePerson, PublicState
 from publicity.service import public_state
 
@@ -119,8 +120,11 @@ def notice(notice_id: int) -> Response:
         if found is None:
             return None
         summary = _summaries([found], today)[0]
+        # The deciding body and its attendance, when the administrator shows it: the setting
+        # bumps the global revision, so the cached page follows.
         return render_template("publicity/notice.html", **summary,
-                               changes=queries.published_changes(found), today=today)
+                               changes=queries.published_changes(found), today=today,
+                               attendance=compliance.attendance_line(db.session(), notice_id))
 
     # Keyed by the global revision: every publication bumps it, so the notice is not loaded
     # to answer a 304 or a cached page.

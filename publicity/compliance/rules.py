@@ -22,6 +22,7 @@ from publicity.compliance.validation import (
     CONSULTED,
     FLAGS,
     FORBIDDEN_RELATIONSHIPS,
+    FULL_WIDTH,
     MEETING_BODIES,
     RELATIONSHIPS,
     NomineeInput,
@@ -114,7 +115,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
 
 def parse_threshold(text: str, share: bool) -> Fraction | int:
     """A threshold's value; ValueError with a user-facing message when it is not one."""
-    value = text.strip().replace("％", "%")
+    value = text.translate(FULL_WIDTH).strip()
     if share:
         try:
             number = (Fraction(value.removesuffix("%").strip()) / 100 if value.endswith("%")
@@ -125,7 +126,7 @@ def parse_threshold(text: str, share: bool) -> Fraction | int:
         if not 0 < number <= 1:
             raise ValueError(_("A share lies above 0 and at most 100%."))
         return number
-    if not value.isdigit() or not 0 <= int(value) <= 1000:
+    if not (value.isascii() and value.isdigit() and len(value) <= 4) or int(value) > 1000:
         raise ValueError(_("Write a whole number from 0 to 1000."))
     return int(value)
 

@@ -75,7 +75,7 @@ def save_settings(db: Session, texts: Mapping[str, str], show_attendance: bool,
             problems[t.key] = str(exc)
     if problems:
         raise ComplianceError("bad-thresholds", problems=problems)
-    stored = {t.key: texts[t.key].strip().replace("％", "%") for t in rules.THRESHOLDS}
+    stored = {t.key: texts[t.key].translate(rules.FULL_WIDTH).strip() for t in rules.THRESHOLDS}
     from publicity.service import bump_global_revision  # publicity.service imports this module
 
     with transaction(db):
@@ -211,13 +211,19 @@ def write_record(db: Session, notice: Notice, data: RecordInput, actor: audit.Ac
         values: dict[str, Any] = {_column(name): list(value) if isinstance(
             value := getattr(n, name), tuple) else value for name in _NOMINEE_FIELDS}
         record.nominees.append(ComplianceNominee(position=i, **values))
+    # An override answered the facts as they were: new facts are checked afresh.
+    dropped = db.scalars(select(ComplianceOverride).where(
+        ComplianceOverride.notice_id == notice.id)).all()
+    for row in dropped:
+        db.delete(row)
     # The record is part of what the approver reviews: saving it is an edit of the draft (its
     # author may not approve, and an approval of the version seen before is refused).
     notice.updated_at = utcnow()
     if actor.id is not None and actor.id not in notice.editors:
         notice.editors = [*notice.editors, actor.id]
     audit.record(db, actor, "compliance.recorded", f"notice:{notice.id}",
-                 nominees=len(data.nominees), batch_kind=data.batch_kind)
+                 nominees=len(data.nominees), batch_kind=data.batch_kind,
+                 overrides_dropped=sorted(row.rule for row in dropped))
 
 
 def save_record(db: Session, notice_id: int, data: RecordInput, actor: audit.Actor,

@@ -23,6 +23,8 @@ MAX_NOMINEES = 200
 MAX_MEMBERS = 500
 _CADRE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# What a Chinese input method types for digits, %, / and . (and nothing else is read as them).
+FULL_WIDTH = str.maketrans("０１２３４５６７８９％／．－", "0123456789%/.-")
 _SHARE = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})?")
 
 BATCH_KINDS = {"batch": _l("Batch adjustment (批量调整)"),
@@ -260,8 +262,9 @@ class _Reader:
             if required:
                 self.error(name, _("This field is required."))
             return None
-        if isinstance(raw, str) and raw.strip().isdigit():
-            raw = int(unicodedata.normalize("NFKC", raw.strip()))
+        if isinstance(raw, str):
+            text = raw.translate(FULL_WIDTH).strip()
+            raw = int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else raw
         if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= MAX_MEMBERS:
             self.error(name, _("Must be a whole number from 0 to %(n)s.", n=MAX_MEMBERS))
             return None
@@ -275,7 +278,7 @@ class _Reader:
             if required:
                 self.error(name, _("This field is required."))
             return None
-        text = unicodedata.normalize("NFKC", raw.strip()) if isinstance(raw, str) else ""
+        text = raw.translate(FULL_WIDTH).strip() if isinstance(raw, str) else ""
         if not _ISO_DATE.fullmatch(text):
             self.error(name, _("Write the date as YYYY-MM-DD."))
             return None
@@ -293,7 +296,7 @@ class _Reader:
         if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
             self.error(key, _("Must be a percentage from 0 to 100."))
             return None
-        text = unicodedata.normalize("NFKC", str(raw)).strip().removesuffix("%").strip()
+        text = str(raw).translate(FULL_WIDTH).strip().removesuffix("%").strip()
         if isinstance(raw, float):
             text = f"{raw:.10f}".rstrip("0").rstrip(".")
         if not _SHARE.fullmatch(text):
@@ -429,23 +432,25 @@ def parse_record(data: object, terms: Sequence[TermSpan], *,
             r.error("ballot_present", _("More members present (%(p)s) than in office (%(n)s).",
                                         p=ballot_present, n=ballot_in_office))
     nominees: list[NomineeInput] = []
+    complete = False  # every nominee read without error
     raw_nominees = data.get("nominees")
     if not isinstance(raw_nominees, list) or not raw_nominees:
         r.error("nominees", _("List everyone considered in the batch, published or not."))
     elif len(raw_nominees) > MAX_NOMINEES:
         r.error("nominees", _("At most %(n)s nominees.", n=MAX_NOMINEES))
     else:
+        seen: dict[str, int] = {}
         for i, raw in enumerate(raw_nominees):
             nominee = _nominee(raw, i, errors, ballot is not None, ballot_present)
             if nominee:
                 nominees.append(nominee)
-        seen: dict[str, int] = {}
-        for i, nominee in enumerate(nominees):
-            if nominee.cadre_id in seen:
-                errors.append(FieldError(i, "cadre_id", _(
-                    "The same person is listed twice (nominee %(n)s).", n=seen[nominee.cadre_id]
-                    + 1)))
-            seen.setdefault(nominee.cadre_id, i)
+            cadre_id = raw.get("cadre_id") if isinstance(raw, Mapping) else None
+            if isinstance(cadre_id, str) and cadre_id:
+                if cadre_id in seen:
+                    errors.append(FieldError(i, "cadre_id", _(
+                        "The same person is listed twice (nominee %(n)s).", n=seen[cadre_id] + 1)))
+                seen.setdefault(cadre_id, i)
+        complete = len(nominees) == len(raw_nominees)
     approval_ref = r.text(data, "prefecture_approval_ref", required=False)
     record = RecordInput(
         batch_kind=kind or "", term=term_name or "", meeting_body=body or "",
@@ -453,7 +458,7 @@ def parse_record(data: object, terms: Sequence[TermSpan], *,
         members_present=present or 0, ballot_date=ballot_day, ballot_in_office=ballot_in_office,
         ballot_present=ballot_present, prefecture_approval_ref=approval_ref,
         nominees=tuple(nominees))
-    if approval_ref and not errors and record.promoted <= promotions_without_approval:
+    if approval_ref and complete and record.promoted <= promotions_without_approval:
         r.error("prefecture_approval_ref", _(
             "This batch promotes %(n)s, not more than %(limit)s: it needs no prior approval. "
             "Remove the reference.", n=record.promoted, limit=promotions_without_approval))
