@@ -19,6 +19,7 @@ from publicity.models import Notice
 TERM = "测试届"
 TERM_SPAN = (dt.date(2000, 1, 1), dt.date(2099, 12, 31))
 TERM_POSTS = 100000
+MANY = 1000  # the largest limit the settings accept
 
 
 def ensure_term(db: Session, name: str = TERM, posts: int = TERM_POSTS) -> AppointmentTerm:
@@ -50,17 +51,33 @@ def clean_record(notice: Notice, meeting_date: dt.date | None = None,
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
+def allow_many_decisions(db: Session) -> None:
+    """Raise rule 5's limit of partial decisions a year (the plan's 5) to the most the settings
+    accept, for tests that publish more than five notices in a year to test something else.
+
+    Changes the settings (an audit entry, a public revision) only the first time.
+    """
+    current = compliance.settings(db)
+    if current.thresholds.partials_per_year < MANY:
+        compliance.save_settings(db, {**current.thresholds.text, "partials_per_year": str(MANY)},
+                                 current.show_attendance, audit.CLI)
+
+
 def record_clean(db: Session, notice_id: int, actor: audit.Actor,
                  meeting_date: dt.date | None = None, **changes: object) -> RecordInput:
     """Record a clean batch for a draft (the term is created when missing).
 
-    Persons without a cadre id get one (P<person id>), as the record needs it to match them.
+    Persons without a cadre id get one (P<person id>), as the record needs it to match them;
+    so does a person sharing another's cadre id (test builders often reuse one default id,
+    which no record can represent: the same cadre listed twice).
     """
     ensure_term(db)
     notice = db.get_one(Notice, notice_id)
+    seen: set[str] = set()
     for person in notice.persons:
-        if not person.cadre_id:
+        if not person.cadre_id or person.cadre_id in seen:
             person.cadre_id = f"P{person.id}"
+        seen.add(person.cadre_id)
     db.commit()
     data = clean_record(notice, meeting_date, **changes)
     compliance.save_record(db, notice_id, data, actor)

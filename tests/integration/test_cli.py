@@ -6,6 +6,7 @@ import re
 import stat
 
 import pyotp
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
@@ -36,6 +37,36 @@ def test_demo_creates_one_account_per_role_once(app: Flask, runner: FlaskCliRunn
     assert len(users) == 8
     assert roles == {"admin", "publicity_editor", "org_handler", "org_head", "dic_handler",
                      "dic_head", "supervisor"}
+
+
+def test_demo_shows_the_compliance_checks(app: Flask, runner: FlaskCliRunner) -> None:
+    """Every demo notice was published with a clean record; the first draft may be approved
+    by editor2, the second is refused for exactly the rules the demo names."""
+    from portal import audit, clock
+    from publicity import service
+    from publicity.compliance import service as compliance
+    from publicity.models import Notice
+
+    result = runner.invoke(args=["portal", "demo"])
+    assert result.exit_code == 0, result.output
+    clean = re.search(r"draft #(\d+) \(editor1 wrote it", result.output)
+    blocked = re.search(r"draft #(\d+) trips rules 1, 2, 4, 8, 9 ", result.output)
+    assert clean, result.output
+    assert blocked, result.output
+    with app.app_context():
+        session = db.session()
+        for notice in session.scalars(select(Notice)):
+            failed = [r.rule.number for r in compliance.check(session, notice).results
+                      if not r.passed]
+            assert failed == ([1, 2, 4, 8, 9] if notice.id == int(blocked.group(1)) else []), \
+                (notice.id, failed)
+        editor2 = audit.Actor("editor2", session.scalar(
+            select(StaffUser.id).where(StaffUser.username == "editor2")))
+        with pytest.raises(service.PublicityError) as exc:
+            service.approve_notice(session, int(blocked.group(1)), editor2, clock.today())
+        assert exc.value.code == "compliance"
+        approved = service.approve_notice(session, int(clean.group(1)), editor2, clock.today())
+        assert approved.status == "approved"
 
 
 def test_demo_code_logs_a_newcomer_in(app: Flask, runner: FlaskCliRunner) -> None:

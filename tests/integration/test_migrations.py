@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 import casework.models  # noqa: F401
+import publicity.compliance.models  # noqa: F401
 import publicity.models  # noqa: F401
 from portal.db import Base
 from publicity.models import described_by_models

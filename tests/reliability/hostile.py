@@ -803,7 +803,8 @@ class World:
             query = select(Notice.id).order_by(Notice.id.desc()).limit(1)
             if kind == "draft":
                 found = s.scalar(query.where(Notice.status == NoticeStatus.draft,
-                                             Notice.created_by == self.ids["ed1"]))
+                                             Notice.created_by == self.ids["ed1"],
+                                             Notice.id != self.ids.get("blocked-draft", 0)))
             elif kind == "published":
                 found = s.scalar(query.where(Notice.status == NoticeStatus.approved,
                                              Notice.id.not_in(pending)))
@@ -815,6 +816,7 @@ class World:
             notice = service.create_draft(s, self._notice_input(), self.actor("ed1"))
             notice_id = notice.id
             if kind != "draft":
+                self.record(notice_id, s)
                 service.approve_notice(s, notice_id, self.actor("ed2"), self.today())
             if kind == "pending-change":
                 changed = dataclasses.replace(self._notice_input(),
@@ -823,6 +825,51 @@ class World:
                                            self.actor("ed1"))
         self.dirty = True
         return int(notice_id)
+
+    def record(self, notice_id: int, session: Any = None) -> None:
+        """A clean compliance record of the draft's batch, by its author ed1 (approval needs
+        one), replacing any earlier one: an edit may have changed the persons since. The world
+        publishes many notices, so rule 5's yearly limit is raised; it is not tested here.
+        In the caller's session when given (another would leave its draft stale)."""
+        from tests.compliance_support import allow_many_decisions, record_clean
+
+        if session is None:
+            with self.session() as s:
+                self.record(notice_id, s)
+            return
+        allow_many_decisions(session)
+        record_clean(session, notice_id, self.actor("ed1"))
+        self.dirty = True
+
+    def blocked_draft(self) -> int:
+        """A draft by ed1 whose compliance record breaks rule 1 (6 of 11 members present),
+        not yet overridden; made when missing."""
+        from publicity import service
+        from publicity.compliance.models import ComplianceOverride
+        from publicity.models import Notice, NoticeStatus
+        from tests.compliance_support import record_clean
+
+        with self.session() as s:
+            found = self.ids.get("blocked-draft")
+            notice = s.get(Notice, found) if found else None
+            if notice is not None and notice.status == NoticeStatus.draft and s.scalar(
+                    select(ComplianceOverride.id).where(ComplianceOverride.notice_id == found)
+                    ) is None:
+                return int(notice.id)
+            notice = service.create_draft(s, self._notice_input(), self.actor("ed1"))
+            record_clean(s, notice.id, self.actor("ed1"), members_present=6)
+            self.ids["blocked-draft"] = notice.id
+        self.dirty = True
+        return int(notice.id)
+
+    def term_name(self) -> str:
+        """The configured term the records use (made when missing)."""
+        from tests.compliance_support import ensure_term
+
+        with self.session() as s:
+            name = ensure_term(s).name
+        self.dirty = True
+        return name
 
     def pending_change(self) -> int:
         from publicity.models import ChangeStatus, NoticeChange
@@ -850,6 +897,7 @@ class World:
 
         with self.session() as s:
             notice = service.create_draft(s, self._notice_input(), self.actor("ed1"))
+            self.record(notice.id, s)
             service.approve_notice(s, notice.id, self.actor("ed2"), self.today())
             person_id = s.scalar(select(NoticePerson.id)
                                  .where(NoticePerson.notice_id == notice.id))
@@ -1038,9 +1086,52 @@ def _notice_approve(w: World) -> Aim:
     from publicity.models import Notice
 
     notice_id = w.notice("draft")
+    w.record(notice_id)  # approval needs the record; the version read after it
     with w.session() as s:
         version = s.get(Notice, notice_id).version
     return Aim("/staff/publicity/{}/approve", str(notice_id), _f(version=str(version)))
+
+
+def _compliance_record(w: World) -> Aim:
+    """A clean record of ed1's draft through the form: one nominee, the draft's person."""
+    from publicity.models import Notice
+
+    term = w.term_name()
+    notice_id = w.notice("draft")
+    with w.session() as s:
+        notice = s.get(Notice, notice_id)
+        version, person = notice.version, notice.persons[0]
+        cadre_id, name, post = person.cadre_id or "CADRE-1", person.name, person.proposed_post
+    return Aim("/staff/publicity/{}/compliance", str(notice_id), _f(
+        batch_kind="partial", term=term, meeting_body="standing", meeting_date="2026-11-20",
+        members_in_office="11", members_present="10", ballot_date="", ballot_in_office="",
+        ballot_present="", prefecture_approval_ref="", nominees__0__cadre_id=cadre_id,
+        nominees__0__name=name, nominees__0__proposed_post=post, nominees__0__promotion="y",
+        nominees__0__nominated_by="org_department", nominees__0__nominator="",
+        nominees__0__relationship="", nominees__0__reserve_pool="y",
+        nominees__0__vote_share="85", nominees__0__inspection="passed",
+        nominees__0__decision="approved", nominees__0__prefecture_review_ref="",
+        nominees__0__ballot_for="", nominees__0__ballot_against="",
+        nominees__0__ballot_abstain="", version=str(version), save="1"))
+
+
+def _compliance_settings(w: World) -> Aim:
+    """The thresholds in force saved again (rule 5's yearly limit stays raised: the world
+    publishes many notices), the public attendance line switched on."""
+    from publicity.compliance import service as compliance
+
+    with w.session() as s:
+        texts = compliance.settings(s).thresholds.text
+    return Aim("/staff/admin/compliance", "", _f(**texts, show_attendance="y",
+                                                 save_settings="1"))
+
+
+def _compliance_term(w: World) -> Aim:
+    """A new five-year term after every other one (terms may not overlap)."""
+    start = 2200 + 6 * next(w._counter)
+    return Aim("/staff/admin/compliance/terms", "", _f(
+        term_id="", name=w.unique("第十六届"), starts_on=f"{start}-01-01",
+        ends_on=f"{start + 4}-12-31", leadership_posts="120", save_term="1"))
 
 
 def _queue_settings(w: World) -> Aim:
@@ -1176,6 +1267,13 @@ TARGETS: dict[str, Target] = {t.endpoint: t for t in [
         "/staff/publicity/changes/{}/cancel", str(w.pending_change()), {})),
     Target("publicity_editor.outcome", "ed1", lambda w: Aim(
         "/staff/publicity/persons/{}/outcome", str(w.notice_person()), _f(outcome="suspended"))),
+    # --- appointment compliance ---
+    Target("compliance.record", "ed1", _compliance_record),
+    Target("compliance.override", "orghead", lambda w: Aim(
+        "/staff/publicity/{}/compliance/override", str(w.blocked_draft()),
+        _f(rule="1", reason="两名常委请假，会前已书面表示同意，经部务会研究按程序办理。"))),
+    Target("compliance.admin", "admin", _compliance_settings),
+    Target("compliance.save_term", "admin", _compliance_term),
 ]}
 
 

@@ -32,6 +32,7 @@ from portal.models import Role, StaffUser
 from publicity import service as publicity
 from publicity.models import NoticeChange
 from publicity.validation import NoticeInput, PersonInput
+from tests.compliance_support import allow_many_decisions, record_clean
 from tests.conftest import PASSPHRASE, StaffMember, _wipe, config_for_tests
 from tests.intake_support import Desk, make_desk, post_report, receipt_of
 
@@ -245,6 +246,10 @@ def build_world(app: Flask) -> World:
         draft_actor = audit.Actor(drafter.username, user_id(app, drafter.username))
         approve_actor = audit.Actor(approver.username, user_id(app, approver.username))
         published = publicity.create_draft(session, _notice(f"公示对象{salt}"), draft_actor)
+        # Approval needs the batch's compliance record (clean, by the drafter); worlds may
+        # share a database, so rule 5's yearly limit is raised (it is not tested here).
+        allow_many_decisions(session)
+        record_clean(session, published.id, draft_actor)
         publicity.approve_notice(session, published.id, approve_actor, dt.date(2026, 11, 30))
         draft = publicity.create_draft(session, _notice(f"草稿对象{salt}"), draft_actor)
         person_id = published.persons[0].id

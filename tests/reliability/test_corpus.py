@@ -236,6 +236,7 @@ def _publish_via_pages(world: World, fields: dict[str, str], where: str) -> int:
     created = post(ed1, "/staff/publicity/new", {**world.notice_form(), **fields})
     assert created.status_code == 303, f"{where}: {created.get_data(as_text=True)[-2500:]}"
     notice_id = int(created.headers["Location"].split("?")[0].rstrip("/").rsplit("/", 1)[-1])
+    world.record(notice_id)  # the batch's compliance record (by ed1); then the version
     with world.session() as s:
         version = s.get(Notice, notice_id).version
     approved = post(ed2, f"/staff/publicity/{notice_id}/approve", {"version": str(version)})

@@ -72,6 +72,7 @@ QUEUE_OF: dict[str, frozenset[str]] = {
 HEAD_OF = {"org": Role.org_head.value, "dic": Role.dic_head.value,
            "escalation": Role.escalation_handler.value}
 MEMBERS = frozenset().union(*QUEUE_OF.values())
+COMPLIANCE_REVIEWERS = EDITOR | {Role.org_head.value}
 HEADS = frozenset(HEAD_OF.values())
 
 
@@ -144,6 +145,18 @@ EXPECTED: dict[str, Expect] = {
     "publicity_editor.approve_change": _only(EDITOR),
     "publicity_editor.cancel_change": _only(EDITOR),
     "publicity_editor.outcome": _only(EDITOR),
+    # Appointment compliance (README, "Appointment compliance"): the organization department's
+    # editors record a draft's batch; they and its head review it and see the drafts waiting;
+    # only the head overrides a rule; administrators set terms and thresholds (and cannot
+    # override); supervisors (and administrators, as for the dashboard) read the panel.
+    "compliance.record": _only(EDITOR),
+    "compliance.review": _only(COMPLIANCE_REVIEWERS),
+    "compliance.waiting": _only(COMPLIANCE_REVIEWERS),
+    "compliance.override": _only(frozenset({Role.org_head.value})),
+    "compliance.admin": _only(ADMIN),
+    "compliance.save_term": _only(ADMIN),
+    "compliance.panel": _only(VIEWERS),
+    "compliance.panel_csv": _only(VIEWERS),
     # Queue members: their own queue's list, registration and handover…
     "casework.cases": _only(MEMBERS),
     "casework.register": _only(MEMBERS),
@@ -177,7 +190,8 @@ EXPECTED: dict[str, Expect] = {
     "queue_keys.rotate": _only(HEADS, "head"),
 }
 # Endpoints whose <notice_id> is the draft (the others take the published notice).
-DRAFT_ENDPOINTS = frozenset({"publicity_editor.approve", "publicity_editor.edit"})
+DRAFT_ENDPOINTS = frozenset({"publicity_editor.approve", "publicity_editor.edit",
+                             "compliance.record", "compliance.review", "compliance.override"})
 
 
 # --- the populated portal, once per database -------------------------------------------------
