@@ -39,7 +39,15 @@ def load(db: Session) -> list[str]:
         lines.append(f"recovery secret (demo only; keep it offline in production): "
                      f"{report.recovery_secret}")
     if db.scalar(select(Case.id).limit(1)) is None and _has_demo_staff(db):
-        lines.append(f"{_cases(db)} demo cases in every state")
+        # The cases run deadlines back about four months: both years' schedules are needed.
+        today = clock.today()
+        cal = workdays.load_calendar(db)
+        missing = [y for y in (today.year - 1, today.year) if not cal.is_loaded(y)]
+        if missing:
+            lines.append(f"no demo cases: the {missing[-1]} holiday schedule is not loaded "
+                         f"(calendar import FILE, then portal demo again)")
+        else:
+            lines.append(f"{_cases(db)} demo cases in every state")
     return lines
 
 
