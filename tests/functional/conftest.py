@@ -95,6 +95,20 @@ def _open_today(portal: Portal) -> None:
         portal.cli("calendar", "set", today.isoformat(), "workday")
 
 
+def _appointment_term(portal: Portal) -> None:
+    """Configure a term covering the journeys' decision meetings, as an administrator does on
+    /staff/admin/compliance: without one no compliance record can be saved, so no notice can
+    be approved. It spans two years back and three ahead, whatever day the tier runs on."""
+    from portal import audit, db
+    from publicity.compliance import service as compliance
+    from tests.functional.server import TERM, TERM_POSTS
+
+    today = portal.today()
+    with portal.app.app_context():
+        compliance.save_term(db.session(), None, TERM, today.replace(day=1, year=today.year - 2),
+                             today.replace(day=1, year=today.year + 3), TERM_POSTS, audit.CLI)
+
+
 @contextlib.contextmanager
 def _private_schema() -> Iterator[str]:
     """A schema of its own in the PostgreSQL test database (the integration tier empties the
@@ -117,7 +131,8 @@ def _private_schema() -> Iterator[str]:
     pytest.param(BACKEND, marks=[pytest.mark.postgres] if BACKEND == "postgres" else [])])
 def portal(request: pytest.FixtureRequest, browser_tools: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    """The portal under gunicorn on a fresh database, its staff accounts and queue keys made."""
+    """The portal under gunicorn on a fresh database, its staff accounts and queue keys made,
+    today a working day and an appointment term configured."""
     from tests.functional.server import running_portal
 
     workdir = tmp_path_factory.mktemp("portal")
@@ -128,6 +143,7 @@ def portal(request: pytest.FixtureRequest, browser_tools: Path,
             url = f"sqlite:///{workdir / 'portal.db'}"
         running = stack.enter_context(running_portal(workdir, url))
         _open_today(running)
+        _appointment_term(running)
         yield running
 
 

@@ -77,17 +77,28 @@ def typed_like_a_phone(receipt: str) -> str:
 
 
 def notice_persons(serial: str) -> tuple[PersonData, PersonData]:
-    """The two persons of journey 1's notice (the second one gets the objection)."""
+    """The two persons of journey 1's notice (the second one gets the objection), with the ids
+    the cadre system gives them (the compliance record names them by these)."""
     return (
         PersonData(name="李建国", gender="男", ethnicity="汉族", birth="1979-03",
                    native_place="××省××县", education="大学本科，管理学学士",
                    work_start="2001-07", party="2000-06",
-                   current_post="××镇党委副书记、镇长", proposed_post=f"××镇党委书记（{serial}）"),
+                   current_post="××镇党委副书记、镇长", proposed_post=f"××镇党委书记（{serial}）",
+                   cadre_id=f"GB-{serial}-01"),
         PersonData(name="王秀英", gender="女", ethnicity="回族", birth="1983-11",
                    native_place="××省××市", education="研究生，法学硕士",
                    work_start="2008-08", party="2006-05",
-                   current_post="县财政局副局长", proposed_post="县审计局局长"),
+                   current_post="县财政局副局长", proposed_post="县审计局局长",
+                   cadre_id=f"GB-{serial}-02"),
     )
+
+
+def batch_person(serial: str) -> PersonData:
+    """The one person of journey 10's notice, whose batch breaks an appointment rule."""
+    return PersonData(name="张振华", gender="男", ethnicity="汉族", birth="1981-09",
+                      native_place="××省××县", education="大学本科，工学学士",
+                      work_start="2004-07", party="2003-12", current_post="县水利局办公室主任",
+                      proposed_post=f"县水利局副局长（{serial}）", cadre_id=f"GB-{serial}-01")
 
 
 PHOTO_NAME = "现场照片.jpg"

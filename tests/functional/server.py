@@ -40,10 +40,16 @@ STAFF: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("editor1", ("publicity_editor",)),
     ("editor2", ("publicity_editor",)),
     ("orghandler", ("org_handler",)),
+    ("orghead", ("org_head",)),  # the department's head: overrides an appointment rule
     ("dichandler", ("dic_handler",)),
     ("dichead", ("dic_head",)),
     ("supervisor", ("supervisor",)),
 )
+
+# The appointment term (届期) the journeys' batches are decided in, and its leadership posts
+# (职数; rule 6 allows adjusting half of them). The browser tier's fixture configures it.
+TERM = "第十五届"
+TERM_POSTS = 120
 
 
 @dataclass

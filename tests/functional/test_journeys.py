@@ -33,6 +33,7 @@ from tests.functional.journey import (
     PDF_NAME,
     PHOTO_NAME,
     Story,
+    batch_person,
     day_shown,
     long_date,
     minute_shown,
@@ -42,13 +43,14 @@ from tests.functional.journey import (
     typed_like_a_phone,
 )
 from tests.functional.pages.admin import AccountsPage, ActivatePage
-from tests.functional.pages.editor import NoticeList
+from tests.functional.pages.compliance import WaitingList
+from tests.functional.pages.editor import Meeting, NoticeList
 from tests.functional.pages.handler import CasePage, QueuePage
 from tests.functional.pages.public import HomePage, NoticePage
 from tests.functional.pages.reporter import CheckPage, Concerned, ReportForm
 from tests.functional.pages.staff import StaffLogin
 from tests.functional.pages.supervisor import CHARTS, Dashboard
-from tests.functional.server import Authenticator, Portal, StaffAccount
+from tests.functional.server import TERM, Authenticator, Portal, StaffAccount
 from tests.unit import evidence_samples
 
 COUNTY_TIME = ZoneInfo("Asia/Shanghai")
@@ -65,6 +67,12 @@ DISCIPLINE_FACTS = ("赵德明利用审批职务便利，2025年10月在××小�
 TRANSFER_REASON = "所反映问题涉及干部选拔任用中的带病提拔，属组织部门受理范围。"
 PHONE_FACTS = "来电人反映：××乡乡长孙志强在2025年乡镇换届中为亲属拉票，多名村干部知情。"
 NEW_PASSPHRASE = "vermilion otter quarry lantern forty"
+RULES_MET = "各项任用规则均已符合或经特批：可以审核发布。"
+RULE_1 = "规则1（讨论决定会议的到会人数）违反"
+RULE_1_CLAUSE = "五、一是、5"
+RULE_1_QUOTE = "常委到会不足三分之二的，不得研究干部任免事宜。"
+OVERRIDE_REASON = "县委常委会换届后常委人数临时减少，经州委组织部同意按实到人数研究。"
+RED = "rgb(179, 38, 30)"  # --accent of portal.css, the colour of an override
 
 
 def digits(receipt: str) -> str:
@@ -84,9 +92,10 @@ def pdf(name: str, data: bytes) -> FilePayload:
 
 def test_journey_1_editors_publish_and_a_citizen_objects(
         web: Web, portal: Portal, story: Story, shots: Screenshots, axe: Axe) -> None:
-    """An editor drafts a notice with two persons; a second editor approves it; a citizen
-    sees it on the home page with the days left, opens it and presses the objection button
-    for the second person."""
+    """An editor drafts a notice with two persons and records its batch's compliance record
+    (every appointment rule met); a second editor approves it; a citizen sees it on the home
+    page with the days left, opens it and presses the objection button for the second
+    person."""
     today = story.today
     title = f"中共××县委组织部干部任前公示（{today:%Y}年第1号）"
     first, second = notice_persons(f"{today:%Y}-1")
@@ -97,6 +106,11 @@ def test_journey_1_editors_publish_and_a_citizen_objects(
     draft = (NoticeList(editor1).expect_open().new_notice()
              .fill(title, ISSUER, today).fill_person(1, first).add_person()
              .fill_person(2, second).save())
+    expect(draft.blocking).to_have_text(["没有任用合规记录：审核发布前，组织部门须记录本批次的任用过程。"])
+    meeting = Meeting(today - dt.timedelta(days=7), in_office=11, present=9)
+    draft = (draft.record_compliance().meeting(meeting, TERM)
+             .nominee(1, first).nominee(2, second).save())
+    expect(draft.editorial).to_contain_text(RULES_MET)
     expect(draft.editorial).to_contain_text(
         f"如现在审核，公示时间为{long_date(start)}至{long_date(end)}（5个工作日）。")
     expect(draft.editorial).to_contain_text("您编辑过此草稿，须由另一名编辑审核。")
@@ -489,3 +503,90 @@ def test_journey_9_an_admin_creates_an_account_and_its_holder_activates_it(
     expect(newcomer.get_by_role("navigation").get_by_role("link", name="监督统计")).to_be_visible()
     accounts.open()
     expect(accounts.account(username)).to_contain_text("已启用")
+
+
+def test_journey_10_an_appointment_rule_blocks_approval_until_the_head_overrides_it(
+        web: Web, portal: Portal, story: Story, shots: Screenshots, axe: Axe) -> None:
+    """With JavaScript off throughout: an editor drafts a notice and records its batch, decided
+    by a standing committee with 5 of its 9 members present; the second editor's approval is
+    refused, naming rule 1 and its clause; the organization department's head finds the draft
+    among those the rules block, is refused a reason too short, then overrides rule 1 with a
+    written reason; the second editor approves; the supervisor follows the dashboard's link to
+    the compliance panel and sees the override in red, with its reason."""
+    today = story.today
+    title = f"中共××县委组织部干部任前公示（{today:%Y}年第2号）"
+    person = batch_person(f"{today:%Y}-2")
+    start, end = portal.publicity_period(today)
+
+    editor1 = web.page("editor1", javascript=False)
+    StaffLogin(editor1).login(portal.staff["editor1"]).go("公示管理")
+    draft = (NoticeList(editor1).expect_open().new_notice()
+             .fill(title, ISSUER, today).fill_person(1, person).save())
+    record = (draft.record_compliance()
+              .meeting(Meeting(today - dt.timedelta(days=3), in_office=9, present=5), TERM)
+              .nominee(1, person))
+    axe.check(editor1)
+    shots.take(editor1, "10-compliance-record")
+    draft = record.save()
+    expect(draft.blocking).to_have_count(1)
+    expect(draft.blocking.first).to_contain_text(RULE_1)
+
+    editor2 = web.page("editor2", javascript=False)
+    StaffLogin(editor2).login(portal.staff["editor2"])
+    notice = NoticeList(editor2).open().open_notice(title)
+    refused = notice.approve_refused()
+    expect(refused).to_contain_text(
+        f"1. {RULE_1}：常委会：应到9人，实到5人（55.6%）；要求不少于2/3。")
+    expect(notice.blocking).to_have_count(1)
+    expect(notice.blocking.first).to_contain_text(RULE_1)
+    expect(notice.rule(1)).to_contain_text(RULE_1_CLAUSE)
+    expect(notice.rule(1)).to_contain_text(RULE_1_QUOTE)
+    expect(notice.verdict(1)).to_have_text("违反")
+    for number in range(2, 11):
+        expect(notice.verdict(number)).to_have_text("符合")
+    # An editor sees the verdicts, but only the department's head may override.
+    expect(editor2.get_by_role("button", name="特批规则1")).to_have_count(0)
+    axe.check(editor2)
+    shots.take(editor2, "11-approval-refused")
+
+    head = web.page("orghead", javascript=False)
+    StaffLogin(head).login(portal.staff["orghead"]).go("任用规则")
+    waiting = WaitingList(head).expect_open()
+    expect(waiting.draft(title)).to_contain_text(RULE_1)
+    review = waiting.open_draft(title)
+    expect(review.blocking).to_have_count(1)
+    expect(review.rule(1)).to_contain_text(RULE_1_CLAUSE)
+    override_path = urlsplit(head.url).path.removesuffix("/review") + "/override"
+    with web.watch.expecting_status(override_path, 400):
+        review.override(1, "人数临时不足")
+        expect(review.reason_error(1)).to_have_text("请写明特批理由，至少10个字。")
+    expect(review.blocking).to_have_count(1)
+    axe.check(head)
+    review.override(1, OVERRIDE_REASON)
+    review.expect_flash("规则1已对本公示特批。理由已记入审计日志，并向监督人员显示。")
+    expect(review.override_note(1)).to_contain_text(OVERRIDE_REASON)
+    expect(review.override_note(1)).to_contain_text("orghead")
+    expect(review.override_note(1)).to_have_css("color", RED)
+    expect(review.main).to_contain_text(RULES_MET)
+    axe.check(head)
+    shots.take(head, "12-compliance-override")
+
+    # The override changed what the approver reviews: the page is opened afresh.
+    notice = NoticeList(editor2).open().open_notice(title)
+    expect(notice.editorial).to_contain_text(RULES_MET)
+    approved = notice.approve()
+    expect(approved.editorial).to_contain_text(f"公示时间：{long_date(start)}至{long_date(end)}")
+
+    supervisor = web.page("supervisor", javascript=False)
+    StaffLogin(supervisor).login(portal.staff["supervisor"]).go("监督统计")
+    panel = Dashboard(supervisor).expect_open().compliance()
+    row = panel.override(title)
+    expect(row).to_have_count(1)
+    expect(row).to_have_class(re.compile(r"\boverride\b"))
+    expect(row.locator("td").first).to_have_css("color", RED)
+    shown = next(r for r in panel.table("overrides") if title in r["公示"])
+    assert shown["公示"].startswith("特批"), shown
+    assert (shown["状态"], shown["规则"], shown["条款"], shown["理由"], shown["操作人"]) == (
+        "已发布", "1. 讨论决定会议的到会人数", RULE_1_CLAUSE, OVERRIDE_REASON, "orghead")
+    axe.check(supervisor)
+    shots.take(supervisor, "13-compliance-panel")

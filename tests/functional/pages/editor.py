@@ -1,4 +1,5 @@
-"""Publicity editors' pages under /staff/publicity: drafts, approval, corrections."""
+"""Publicity editors' pages under /staff/publicity: drafts, the batch's compliance record,
+approval, corrections."""
 
 from __future__ import annotations
 
@@ -25,13 +26,37 @@ class PersonData:
     party: str
     current_post: str
     proposed_post: str
+    cadre_id: str  # the cadre system's id (never published): the compliance record's key
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A batch's decision meeting, as the compliance record form asks for it (its choices in
+    the words the form shows)."""
+
+    day: dt.date
+    in_office: int
+    present: int
+    kind: str = "部分干部任免"
+    body: str = "常委会"
+
+
+@dataclass(frozen=True)
+class Nominee:
+    """What the record says of one person considered; by default a nominee every rule passes:
+    nominated by the department, well recommended, inspected and approved."""
+
+    nominated_by: str = "组织部门"
+    vote_share: str = "86.5"
+    inspection: str = "考察通过"
+    decision: str = "通过"
 
 
 PERSON_FIELDS = (
     ("姓名", "name"), ("民族", "ethnicity"), ("出生年月", "birth"), ("籍贯", "native_place"),
     ("学历学位", "education"), ("参加工作时间（年月）", "work_start"),
     ("入党时间（年月）或政治面貌", "party"), ("现任职务", "current_post"),
-    ("拟任职务", "proposed_post"),
+    ("拟任职务", "proposed_post"), ("干部管理系统编号（不公开）", "cadre_id"),
 )
 
 
@@ -119,11 +144,38 @@ class EditorNotice(PageObject):
         """A correction or withdrawal waiting for approval."""
         return self.editorial.locator(".card").filter(has_text="待审核")
 
+    @property
+    def blocking(self) -> Locator:
+        """What refuses approval of the draft (the appointment rules), one item each."""
+        return self.editorial.get_by_role("alert").filter(
+            has_text="以下问题解决前不能审核发布：").get_by_role("listitem")
+
+    def rule(self, number: int) -> Locator:
+        """One rule's row of the appointment rules' verdicts (clause, quote, status, facts)."""
+        return self.page.locator(f"#compliance tr#rule-{number}")
+
+    def verdict(self, number: int) -> Locator:
+        """A rule's status badge (符合, 违反 or 缺少批复文号)."""
+        return self.rule(number).locator(".badge")
+
     def approve(self) -> EditorNotice:
         """Press 审核并发布 (the draft, or the change waiting for approval)."""
         self.page.get_by_role("button", name="审核并发布").click()
         self.expect_flash("已审核发布。")
         return self
+
+    def approve_refused(self) -> Locator:
+        """Press 审核并发布 on a draft the appointment rules block; return the refusal."""
+        self.page.get_by_role("button", name="审核并发布").click()
+        refusal = self.page.locator("p.flash.error")
+        expect(refusal).to_contain_text("因不符合任用规则，不能审核发布：")
+        return refusal
+
+    def record_compliance(self) -> RecordForm:
+        """Follow 记录本批次的任用过程 (or 修改合规记录) to the batch's compliance record."""
+        self.editorial.get_by_role("link", name=re.compile(
+            "^(记录本批次的任用过程|修改合规记录)$")).click()
+        return RecordForm(self.page).expect_open()
 
     def correct(self) -> NoticeEditor:
         """Press 更正."""
@@ -131,3 +183,48 @@ class EditorNotice(PageObject):
         editor = NoticeEditor(self.page)
         expect(editor.heading).to_contain_text("更正公示")
         return editor
+
+
+class RecordForm(PageObject):
+    """`/staff/publicity/<id>/compliance`: the process facts of the draft's batch (the county
+    plan's rules are checked against them); it starts from the notice's persons."""
+
+    def expect_open(self) -> RecordForm:
+        """This is the record form."""
+        expect(self.heading).to_have_text("本批次的任用合规记录")
+        return self
+
+    def nominee_group(self, index: int) -> Locator:
+        """The fieldset of the n-th nominee (1-based)."""
+        return self.page.get_by_role("group", name=f"人选{index}", exact=True)
+
+    def meeting(self, meeting: Meeting, term: str) -> RecordForm:
+        """The kind of batch and its decision meeting; the term today falls in is chosen."""
+        batch = self.page.get_by_role("group", name="本批次及讨论决定会议")
+        batch.get_by_label("调整类型", exact=True).select_option(label=meeting.kind)
+        expect(batch.get_by_label("届期", exact=True)).to_have_value(term)
+        batch.get_by_label("决定机构", exact=True).select_option(label=meeting.body)
+        batch.get_by_label("讨论决定会议日期", exact=True).fill(meeting.day.isoformat())
+        batch.get_by_label("应到人数", exact=True).fill(str(meeting.in_office))
+        batch.get_by_label("实到人数", exact=True).fill(str(meeting.present))
+        return self
+
+    def nominee(self, index: int, person: PersonData, facts: Nominee | None = None
+                ) -> RecordForm:
+        """One nominee: the form lists the notice's persons by cadre id; add the process facts."""
+        facts = facts or Nominee()
+        group = self.nominee_group(index)
+        expect(group.get_by_label("干部系统编号", exact=True)).to_have_value(person.cadre_id)
+        expect(group.get_by_label("姓名", exact=True)).to_have_value(person.name)
+        group.get_by_label("提名主体", exact=True).select_option(label=facts.nominated_by)
+        group.get_by_label("民主推荐得票率（%）", exact=True).fill(facts.vote_share)
+        group.get_by_label("考察结果", exact=True).select_option(label=facts.inspection)
+        group.get_by_label("讨论决定结果", exact=True).select_option(label=facts.decision)
+        return self
+
+    def save(self) -> EditorNotice:
+        """Press 保存记录; the notice follows, with the rules' verdicts."""
+        self.page.get_by_role("button", name="保存记录").click()
+        notice = EditorNotice(self.page)
+        notice.expect_flash("任用合规记录已保存，各项规则的检查结果见下。")
+        return notice
