@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations
@@ -15,6 +18,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.list import FieldList as BaseFieldList
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -40,6 +44,24 @@ class SubForm(Form):
     class Meta:
         def get_translations(self, form: Form) -> object:
             return translations
+
+
+_INDEX = re.compile(r"[0-9]{1,4}")
+
+
+class FieldList(BaseFieldList):
+    """A list of rows (`nominees-0-name`, `nominees-1-name`…) whose row numbers are 1–4 ASCII
+    digits: WTForms' own calls int() on whatever str.isdigit() accepts, so `nominees-²-name`
+    (a superscript two) or a 5000-digit index was a server error. Other names are ignored,
+    as WTForms ignores any name that is not a number."""
+
+    def _extract_indices(self, prefix: str, formdata: Iterable[str]) -> Iterator[int]:
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]
+                if _INDEX.fullmatch(index):
+                    yield int(index)
 
 
 class MultiCheckboxField(SelectMultipleField):

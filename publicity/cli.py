@@ -45,7 +45,7 @@ def import_command(file: Path, editor: str | None) -> None:
     try:
         created = service.import_notices(
             db.session(), raw, actor, defaults=objection_channels(),
-            min_days=config.publicity_min_working_days,
+            min_days=config.publicity_min_working_days, today=clock.today(),
         )
     except service.ImportRejected as exc:
         for index, problem in exc.problems:

@@ -25,8 +25,6 @@ from publicity.views import days_left, objection_channels
 
 bp = Blueprint("publicity_editor", __name__, url_prefix="/staff/publicity")
 EDITOR = Role.publicity_editor
-# How much of a refusal by the appointment rules a flash carries (see _compliance_message).
-FLASHED_PROBLEMS, FLASHED_CHARS = 5, 800
 
 MESSAGES = {
     "not-found": lambda p: _("No such notice or change."),
@@ -58,17 +56,12 @@ MESSAGES = {
 
 
 def _compliance_message(problems: object) -> str:
-    """The appointment rules that block approval, numbered (a flash is one line of text, kept
-    in the session cookie: so only the first few; the notice page lists them all)."""
-    items = [str(p) for p in problems] if isinstance(problems, list) else []
-    listed = " ".join(f"{i}. {p}" for i, p in enumerate(items[:FLASHED_PROBLEMS], 1))
-    if len(listed) > FLASHED_CHARS:
-        listed = listed[:FLASHED_CHARS] + "…"
-    text = _("Approval refused by the appointment rules: %(problems)s", problems=listed)
-    if len(items) > FLASHED_PROBLEMS:
-        text += " " + _("(%(n)s more: the notice page lists them all.)",
-                        n=len(items) - FLASHED_PROBLEMS)
-    return text
+    """How many appointment rules block approval: only the count. The problems name
+    unpublished nominees, their relationships and flags, and a flash lives in the session
+    cookie (signed, not encrypted); the notice page lists them all."""
+    n = len(problems) if isinstance(problems, list) else 0
+    return _("Approval refused by the appointment rules: %(n)s problems; the list is below.",
+             n=n)
 
 
 def message(exc: service.PublicityError) -> str:

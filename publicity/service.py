@@ -180,6 +180,14 @@ def approve_notice(db: Session, notice_id: int, actor: audit.Actor, today: dt.da
     `version` is the draft revision the approver reviewed: a draft changed since is refused,
     so nobody can slip an unreviewed edit in between review and approval.
     """
+    try:
+        return _approve(db, notice_id, actor, today, version)
+    except StaleDataError:  # a save or an override of the draft came first
+        raise PublicityError("stale") from None
+
+
+def _approve(db: Session, notice_id: int, actor: audit.Actor, today: dt.date,
+             version: int | None) -> Notice:
     with transaction(db):
         notice = _notice(db, notice_id)
         if notice.status != NoticeStatus.draft:
@@ -193,7 +201,7 @@ def approve_notice(db: Session, notice_id: int, actor: audit.Actor, today: dt.da
         # The county plan's rules on appointments (publicity.compliance): a record is required
         # and no rule may be broken unless the organization department's head overrode it.
         audit.serialise(db)  # two approvals never both count the batches without the other
-        problems = compliance.blocking(db, notice)
+        problems = compliance.admit(db, notice)
         if problems:
             raise PublicityError("compliance", problems=problems)
         try:
@@ -402,7 +410,7 @@ def objection_reopened(db: Session, person_id: int) -> None:
 
 
 def import_notices(db: Session, raw: object, actor: audit.Actor, *,
-                   defaults: Mapping[str, str], min_days: int,
+                   defaults: Mapping[str, str], min_days: int, today: dt.date,
                    ) -> list[tuple[Notice, workdays.Period]]:
     """Import drafts from the JSON format; any invalid notice rejects the whole file."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("notices"), list):
@@ -418,18 +426,21 @@ def import_notices(db: Session, raw: object, actor: audit.Actor, *,
     terms = compliance.term_spans(db)
     promotions = compliance.settings(db).thresholds.promotions_without_approval
     for i, item in enumerate(notices_raw):
-        record = None
-        raw_record = item.get("compliance") if isinstance(item, Mapping) else None
-        if raw_record is not None:
-            try:
-                record = parse_record(raw_record, terms,
-                                      promotions_without_approval=promotions)
-            except InvalidRecord as exc:
-                problems.extend((i, describe_record_error(e)) for e in exc.errors)
+        data, record = None, None
         try:
             data = parse_notice(item, defaults, min_days)
         except InvalidNotice as exc:
             problems.extend((i, e.describe()) for e in exc.errors)
+        raw_record = item.get("compliance") if isinstance(item, Mapping) else None
+        if raw_record is not None:
+            # The decision meeting came before the notice, and not after today.
+            latest = min(today, data.period_start) if data else today
+            try:
+                record = parse_record(raw_record, terms, promotions_without_approval=promotions,
+                                      latest=latest)
+            except InvalidRecord as exc:
+                problems.extend((i, describe_record_error(e)) for e in exc.errors)
+        if data is None:
             continue
         try:
             periods.append(workdays.publicity_period(cal, data.period_start, data.working_days))

@@ -46,9 +46,10 @@ def upgrade() -> None:
     sa.Column('by_user', sa.Integer(), nullable=True),
     sa.Column('by_name', sa.String(length=64), nullable=False),
     sa.Column('at', portal.db.UTCDateTime(), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('applied', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['notice_id'], ['notice.id'], name=op.f('fk_compliance_override_notice_id_notice'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_compliance_override')),
-    sa.UniqueConstraint('notice_id', 'rule', name='uq_compliance_override')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_compliance_override'))
     )
     with op.batch_alter_table('compliance_override', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_compliance_override_notice_id'), ['notice_id'], unique=False)

@@ -11,7 +11,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    FieldList,
     FormField,
     HiddenField,
     IntegerField,
@@ -25,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.forms import SubForm
+from portal.forms import FieldList, SubForm
 from publicity.compliance import rules
 from publicity.compliance.validation import (
     BATCH_KINDS,
@@ -226,6 +225,7 @@ class OverrideForm(FlaskForm):
     """The organization department head sets one rule aside for one draft, with a reason."""
 
     rule = HiddenField()
+    version = HiddenField()  # the draft reviewed (Notice.version): a draft changed since is refused
     reason = TextAreaField(_l("Reason for the override (recorded in the audit log and shown "
                               "to supervisors)"),
                            description=_l("At least 10 characters."))

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -112,7 +111,11 @@ class ComplianceNominee(Base):
 
 
 class ComplianceOverride(Base):
-    """The organization department head's override of one rule for one notice."""
+    """The organization department head's override of one rule for one notice.
+
+    It covers the verdict the head saw, identified by `fingerprint` (rules.fingerprint): when
+    the record, the history or a threshold changes that verdict, the override lapses, and a new
+    one is needed. `applied`: it was in force when the notice was approved."""
 
     __tablename__ = "compliance_override"
 
@@ -124,5 +127,5 @@ class ComplianceOverride(Base):
     by_user: Mapped[int | None] = mapped_column(Integer)
     by_name: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    __table_args__ = (UniqueConstraint("notice_id", "rule", name="uq_compliance_override"),)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)

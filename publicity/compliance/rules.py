@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -113,16 +117,22 @@ THRESHOLDS: tuple[Threshold, ...] = (
 )
 
 
+# A share is a percentage with at most two decimals, or a fraction of small whole numbers;
+# nothing else (no exponents: Fraction("1e-99999999") alone takes seconds).
+_PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,2})? ?%")
+_FRACTION = re.compile(r"[0-9]{1,3}/[1-9][0-9]{0,2}|0?\.[0-9]{1,4}|1")
+
+
 def parse_threshold(text: str, share: bool) -> Fraction | int:
     """A threshold's value; ValueError with a user-facing message when it is not one."""
     value = text.translate(FULL_WIDTH).strip()
     if share:
-        try:
-            number = (Fraction(value.removesuffix("%").strip()) / 100 if value.endswith("%")
-                      else Fraction(value))
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(_("Write a share as a fraction (2/3) or a percentage "
-                               "(50%).")) from None
+        if _PERCENT.fullmatch(value):
+            number = Fraction(value.removesuffix("%")) / 100
+        elif _FRACTION.fullmatch(value):
+            number = Fraction(value)
+        else:
+            raise ValueError(_("Write a share as a fraction (2/3) or a percentage (50%)."))
         if not 0 < number <= 1:
             raise ValueError(_("A share lies above 0 and at most 100%."))
         return number
@@ -361,7 +371,9 @@ def _consultation(r: RecordInput, h: History, t: Thresholds) -> RuleResult:
 
 
 def _ballot(r: RecordInput, h: History, t: Thresholds) -> RuleResult:
-    important = [n for n in r.nominees if n.important_post and n.submitted]
+    # The full committee votes on the standing committee's nominations: only a nominee the
+    # meeting approved goes to it (one rejected or deferred never reaches the ballot).
+    important = [n for n in r.nominees if n.important_post and n.decision == "approved"]
     if not important:
         return RuleResult(rule(10), Status.passed, (
             _("No important post (乡镇、县直部门党政正职) in this batch."),))
@@ -373,8 +385,7 @@ def _ballot(r: RecordInput, h: History, t: Thresholds) -> RuleResult:
             facts.append(_("%(who)s, %(post)s: no full-committee secret ballot on record.",
                            who=_who(n), post=n.proposed_post))
             continue
-        carried = Fraction(n.ballot_for) > t.ballot_majority * in_office
-        if n.decision == "approved" and not carried:
+        if not Fraction(n.ballot_for) > t.ballot_majority * in_office:
             ok = False
         facts.append(_("%(who)s, %(post)s: %(yes)s for, %(no)s against, %(abstain)s "
                        "abstaining, of %(n)s members; more than %(most)s needed.",
@@ -394,3 +405,13 @@ def evaluate(record: RecordInput, history: History, thresholds: Thresholds
              ) -> list[RuleResult]:
     """Every rule's verdict on the batch, in the plan's order."""
     return [check(record, history, thresholds) for check in _CHECKS]
+
+
+def fingerprints(record: RecordInput, history: History, thresholds: Thresholds
+                 ) -> dict[int, str]:
+    """Per rule, a digest of its verdict and facts, whatever the reader's language: what an
+    override covers (it lapses when the digest changes)."""
+    with force_locale("en"):
+        results = evaluate(record, history, thresholds)
+    return {r.rule.number: hashlib.sha256(json.dumps(
+        [r.status.value, *r.facts], ensure_ascii=False).encode()).hexdigest() for r in results}

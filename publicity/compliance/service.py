@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.db import transaction, utcnow
@@ -33,7 +34,7 @@ from publicity.models import Notice, NoticeStatus
 # Batches that count for the history: published ones, including those withdrawn later (their
 # decision meeting took place). Drafts count for nothing until they are approved.
 COUNTED = (NoticeStatus.approved, NoticeStatus.withdrawn)
-MAX_REASON = 2000
+MIN_REASON, MAX_REASON = 10, 2000
 
 
 class ComplianceError(Exception):
@@ -211,33 +212,36 @@ def write_record(db: Session, notice: Notice, data: RecordInput, actor: audit.Ac
         values: dict[str, Any] = {_column(name): list(value) if isinstance(
             value := getattr(n, name), tuple) else value for name in _NOMINEE_FIELDS}
         record.nominees.append(ComplianceNominee(position=i, **values))
-    # An override answered the facts as they were: new facts are checked afresh.
-    dropped = db.scalars(select(ComplianceOverride).where(
-        ComplianceOverride.notice_id == notice.id)).all()
-    for row in dropped:
-        db.delete(row)
+    # An override covers the verdict it saw (its fingerprint): changed facts lapse it.
     # The record is part of what the approver reviews: saving it is an edit of the draft (its
     # author may not approve, and an approval of the version seen before is refused).
     notice.updated_at = utcnow()
     if actor.id is not None and actor.id not in notice.editors:
         notice.editors = [*notice.editors, actor.id]
     audit.record(db, actor, "compliance.recorded", f"notice:{notice.id}",
-                 nominees=len(data.nominees), batch_kind=data.batch_kind,
-                 overrides_dropped=sorted(row.rule for row in dropped))
+                 nominees=len(data.nominees), batch_kind=data.batch_kind)
+
+
+def _draft(db: Session, notice_id: int, version: int | None) -> Notice:
+    """The draft being changed, as the user saw it (`version`, when given)."""
+    notice = db.get(Notice, notice_id)
+    if notice is None:
+        raise ComplianceError("not-found")
+    if notice.status != NoticeStatus.draft:
+        raise ComplianceError("not-a-draft")
+    if version is not None and notice.version != version:
+        raise ComplianceError("stale")
+    return notice
 
 
 def save_record(db: Session, notice_id: int, data: RecordInput, actor: audit.Actor,
                 version: int | None = None) -> None:
     """Record (or replace) the process facts of a draft's batch."""
-    with transaction(db):
-        notice = db.get(Notice, notice_id)
-        if notice is None:
-            raise ComplianceError("not-found")
-        if notice.status != NoticeStatus.draft:
-            raise ComplianceError("not-a-draft")
-        if version is not None and notice.version != version:
-            raise ComplianceError("stale")
-        write_record(db, notice, data, actor)
+    try:
+        with transaction(db):
+            write_record(db, _draft(db, notice_id, version), data, actor)
+    except StaleDataError:  # another save, override or approval of the draft came first
+        raise ComplianceError("stale") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +292,9 @@ class Check:
     notice_id: int
     record: RecordInput | None
     results: list[rules.RuleResult] = field(default_factory=list)
-    overrides: dict[int, ComplianceOverride] = field(default_factory=dict)
+    overrides: dict[int, ComplianceOverride] = field(default_factory=dict)  # in force
+    lapsed: list[ComplianceOverride] = field(default_factory=list)  # the verdict changed since
+    fingerprints: dict[int, str] = field(default_factory=dict)  # what an override would cover
     problems: list[str] = field(default_factory=list)  # the record against the notice
 
     @property
@@ -310,16 +316,20 @@ class Check:
 
 def _problems(notice: Notice, data: RecordInput) -> list[str]:
     """A record that does not describe the notice's persons is no record of it."""
-    approved = {n.cadre_id for n in data.nominees if n.decision == "approved"}
+    approved = {n.cadre_id: n for n in data.nominees if n.decision == "approved"}
     problems = []
     for person in notice.persons:
+        nominee = approved.get(person.cadre_id or "")
         if not person.cadre_id:
             problems.append(_("%(name)s is published without a cadre system id: the record "
                               "cannot be matched to this person.", name=person.name))
-        elif person.cadre_id not in approved:
+        elif nominee is None:
             problems.append(_("%(name)s (%(id)s) is published, but the record does not show "
                               "this person approved by the decision meeting.",
                               name=person.name, id=person.cadre_id))
+        elif nominee.name != person.name:
+            problems.append(_("%(id)s is published as %(name)s, but the record names %(other)s.",
+                              id=person.cadre_id, name=person.name, other=nominee.name))
     return problems
 
 
@@ -330,51 +340,76 @@ def check(db: Session, notice: Notice) -> Check:
         return Check(notice.id, None)
     term = db.get_one(AppointmentTerm, record.term_id)
     data = as_input(record, term.name)
-    results = rules.evaluate(data, history(db, notice.id, data, term), settings(db).thresholds)
-    overrides = {o.rule: o for o in db.scalars(
-        select(ComplianceOverride).where(ComplianceOverride.notice_id == notice.id))}
-    return Check(notice.id, data, results, overrides, _problems(notice, data))
+    past, thresholds = history(db, notice.id, data, term), settings(db).thresholds
+    results = rules.evaluate(data, past, thresholds)
+    current = rules.fingerprints(data, past, thresholds)
+    overrides: dict[int, ComplianceOverride] = {}
+    lapsed = []
+    for o in db.scalars(select(ComplianceOverride).where(ComplianceOverride.notice_id
+                                                         == notice.id)
+                        .order_by(ComplianceOverride.id)):
+        if o.fingerprint == current.get(o.rule):
+            overrides[o.rule] = o
+        else:
+            lapsed.append(o)
+    return Check(notice.id, data, results, overrides, lapsed, current, _problems(notice, data))
 
 
-def blocking(db: Session, notice: Notice) -> list[str]:
-    """Why the notice may not be approved now (empty: it may)."""
-    return check(db, notice).blocking
+def admit(db: Session, notice: Notice) -> list[str]:
+    """Approval's question (its transaction, serialised): why the notice may not be approved
+    now. When nothing stands in the way, the overrides in force are marked applied."""
+    result = check(db, notice)
+    if not result.blocking:
+        for o in result.overrides.values():
+            o.applied = True
+    return result.blocking
 
 
 def override(db: Session, notice_id: int, rule_number: int, reason: str,
-             actor: audit.Actor) -> ComplianceOverride:
-    """The organization department head sets one rule aside for one draft, with a reason."""
+             actor: audit.Actor, version: int | None = None) -> ComplianceOverride:
+    """The organization department head sets one rule aside for one draft, with a reason.
+
+    `version` is the draft the head reviewed: a draft changed since is refused. The override
+    covers the verdict as it stands (its fingerprint) and lapses when that changes. An account
+    that is also an administrator may not override: administrators cannot, whatever roles
+    they give themselves.
+    """
     reason = (reason or "").strip()
-    if len(reason) < 10:
+    if len(reason) < MIN_REASON:
         raise ComplianceError("reason-required")
+    if len(reason) > MAX_REASON:
+        raise ComplianceError("reason-too-long", most=MAX_REASON)
     if rule_number not in rules.RULE_NUMBERS:
         raise ComplianceError("not-found")
-    with transaction(db):
-        user = db.get(StaffUser, actor.id) if actor.id is not None else None
-        if user is None or not user.is_active or Role.org_head not in user.role_names:
-            raise ComplianceError("not-org-head")
-        notice = db.get(Notice, notice_id)
-        if notice is None:
-            raise ComplianceError("not-found")
-        if notice.status != NoticeStatus.draft:
-            raise ComplianceError("not-a-draft")
-        result = check(db, notice)
-        if result.record is None:
-            raise ComplianceError("no-record")
-        verdict = next(r for r in result.results if r.rule.number == rule_number)
-        if verdict.passed:
-            raise ComplianceError("rule-passes")
-        if rule_number in result.overrides:
-            raise ComplianceError("already-overridden")
-        row = ComplianceOverride(notice_id=notice_id, rule=rule_number,
-                                 reason=reason[:MAX_REASON], by_user=actor.id,
-                                 by_name=actor.label)
-        db.add(row)
-        # An override changes what the approver reviews, like an edit.
-        notice.updated_at = utcnow()
-        audit.record(db, actor, "compliance.override", f"notice:{notice_id}",
-                     rule=rule_number, status=verdict.status, reason=reason[:MAX_REASON],
-                     facts=list(verdict.facts))
+    try:
+        with transaction(db):
+            user = db.get(StaffUser, actor.id) if actor.id is not None else None
+            if (user is None or not user.is_active or Role.org_head not in user.role_names
+                    or Role.admin in user.role_names):
+                raise ComplianceError("not-org-head")
+            notice = _draft(db, notice_id, version)
+            result = check(db, notice)
+            if result.record is None:
+                raise ComplianceError("no-record")
+            verdict = next(r for r in result.results if r.rule.number == rule_number)
+            if verdict.passed:
+                raise ComplianceError("rule-passes")
+            if rule_number in result.overrides:
+                raise ComplianceError("already-overridden")
+            row = ComplianceOverride(notice_id=notice_id, rule=rule_number, reason=reason,
+                                     by_user=actor.id, by_name=actor.label,
+                                     fingerprint=result.fingerprints[rule_number])
+            db.add(row)
+            # An override changes what the approver reviews, like an edit; and its author is
+            # one of the draft's authors (four-eyes: the head may not also approve it).
+            notice.updated_at = utcnow()
+            if actor.id is not None and actor.id not in notice.editors:
+                notice.editors = [*notice.editors, actor.id]
+            audit.record(db, actor, "compliance.override", f"notice:{notice_id}",
+                         rule=rule_number, status=verdict.status, reason=reason,
+                         facts=list(verdict.facts))
+    except StaleDataError:
+        raise ComplianceError("stale") from None
     return row
 
 
@@ -423,6 +458,7 @@ class OverrideRow:
     reason: str
     by_name: str
     at: dt.datetime
+    applied: bool = False  # in force when the notice was approved (else a draft's, or lapsed)
 
 
 @dataclass(frozen=True)
@@ -459,7 +495,7 @@ def panel(db: Session, term: AppointmentTerm | None, year: int) -> Panel:
         .join(Notice, Notice.id == ComplianceRecord.notice_id)
         .where(counted, scope, ComplianceNominee.decision == "approved")) or 0
     overrides = [OverrideRow(o.notice_id, title, status, rules.rule(o.rule), o.reason,
-                             o.by_name, o.at)
+                             o.by_name, o.at, o.applied)
                  for o, title, status in db.execute(
                      select(ComplianceOverride, Notice.title, Notice.status)
                      .join(Notice, Notice.id == ComplianceOverride.notice_id)

@@ -147,8 +147,9 @@ class RecordInput:
 
     @property
     def promoted(self) -> int:
-        """Persons promoted by this batch (rule 7)."""
-        return sum(1 for n in self.nominees if n.promotion and n.decision == "approved")
+        """Promotions put to the decision meeting (rule 7: the prefecture approves beforehand,
+        so what counts is how many were proposed, not how many the meeting passed)."""
+        return sum(1 for n in self.nominees if n.promotion and n.submitted)
 
     @property
     def adjusted(self) -> int:
@@ -380,11 +381,15 @@ def _nominee(raw: object, index: int, errors: list[FieldError], balloted: bool,
 
 
 def parse_record(data: object, terms: Sequence[TermSpan], *,
-                 promotions_without_approval: int) -> RecordInput:
+                 promotions_without_approval: int, latest: dt.date | None = None
+                 ) -> RecordInput:
     """Validate a record in the import format; raise InvalidRecord listing every problem.
 
     `promotions_without_approval` is rule 7's threshold: a prefecture approval reference on a
     batch that does not need one is refused (it would suggest a check that never happened).
+    `latest` is the last day the meetings can have taken place: today, or the notice's start
+    when earlier (the decision comes before its publicity). A date out of order would move a
+    batch out of the history the rules read.
     """
     errors: list[FieldError] = []
     r = _Reader(errors, None)
@@ -418,6 +423,10 @@ def parse_record(data: object, terms: Sequence[TermSpan], *,
         r.error("meeting_date", _("The meeting lies outside the term %(term)s (%(a)s – %(b)s).",
                                   term=term.name, a=term.starts_on.isoformat(),
                                   b=term.ends_on.isoformat()))
+    if day and latest and day > latest:
+        r.error("meeting_date", _("The decision meeting comes before the notice and cannot lie "
+                                  "in the future: at the latest %(day)s.",
+                                  day=latest.isoformat()))
     ballot = _mapping(r, data.get("ballot"), "ballot_date")
     ballot_day = ballot_in_office = ballot_present = None
     if ballot is not None:
@@ -431,6 +440,11 @@ def parse_record(data: object, terms: Sequence[TermSpan], *,
                 and ballot_present > ballot_in_office):
             r.error("ballot_present", _("More members present (%(p)s) than in office (%(n)s).",
                                         p=ballot_present, n=ballot_in_office))
+        if ballot_day and day and (ballot_day < day or (latest and ballot_day > latest)):
+            r.error("ballot_date", _("The full committee votes after the standing committee's "
+                                     "meeting (%(a)s) and before the notice (at the latest "
+                                     "%(b)s).", a=day.isoformat(),
+                                     b=(latest or ballot_day).isoformat()))
     nominees: list[NomineeInput] = []
     complete = False  # every nominee read without error
     raw_nominees = data.get("nominees")

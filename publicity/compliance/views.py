@@ -8,14 +8,14 @@ import re
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
-from casework.supervision_views import VIEWERS, Table, to_csv
+from casework.supervision_views import Table, to_csv
 from portal import clock, db
 from portal.access import require_staff, roles_required
 from portal.models import Role
-from publicity import service as publicity
 from publicity.compliance import rules, service
 from publicity.compliance.forms import OverrideForm, RecordForm, SettingsForm, TermForm
 from publicity.compliance.models import AppointmentTerm, ComplianceRecord
@@ -43,6 +43,7 @@ bp = Blueprint("compliance", __name__, url_prefix="/staff")
 
 EDITOR = Role.publicity_editor
 REVIEWERS = (Role.org_head, Role.publicity_editor)
+WAITING_LIMIT = 200  # drafts checked for the waiting list, newest first
 
 MESSAGES = {
     "not-found": _l("No such notice, term or rule."),
@@ -54,6 +55,8 @@ MESSAGES = {
     "bad-thresholds": _l("Correct the marked thresholds."),
     "bad-term": _l("Correct the marked fields of the term."),
     "reason-required": _l("Write the reason for the override, at least 10 characters."),
+    "reason-too-long": _l("The reason for the override is too long: at most %(most)s "
+                          "characters."),
     "not-org-head": _l("Only the organization department's head may override a rule."),
     "no-record": _l("This notice has no compliance record yet: there is nothing to override."),
     "rule-passes": _l("This rule is met: there is nothing to override."),
@@ -66,7 +69,9 @@ LABELS = {"batch_kinds": BATCH_KINDS, "bodies": MEETING_BODIES, "nominators": NO
 
 def message(exc: ComplianceError) -> str:
     """The user-facing message of a refused compliance action."""
-    return str(MESSAGES.get(exc.code, _l("The request could not be completed.")))
+    text = str(MESSAGES.get(exc.code, _l("The request could not be completed.")))
+    return text % {"most": exc.params.get("most", service.MAX_REASON)} if (
+        exc.code == "reason-too-long") else text
 
 
 def _notice_or_404(notice_id: int) -> Notice:
@@ -101,12 +106,15 @@ def _record_form(session: Session, formdata: bool) -> RecordForm:
     return form
 
 
-def _parse(session: Session, form: RecordForm) -> tuple[RecordInput | None, list[str]]:
-    """Domain validation of the whole record; errors are attached to the fields too."""
+def _parse(session: Session, form: RecordForm, notice: Notice
+           ) -> tuple[RecordInput | None, list[str]]:
+    """Domain validation of the whole record; errors are attached to the fields too. The
+    meetings lie on or before today, and before the notice's requested start."""
     try:
         return parse_record(form.as_import(), service.term_spans(session),
                             promotions_without_approval=service.settings(session)
-                            .thresholds.promotions_without_approval), []
+                            .thresholds.promotions_without_approval,
+                            latest=min(clock.today(), notice.requested_start)), []
     except InvalidRecord as exc:
         _attach(form, exc.errors)
         return None, [describe(e) for e in exc.errors]
@@ -160,7 +168,7 @@ def record(notice_id: int) -> BaseResponse | tuple[str, int]:
     if _handle_nominee_buttons(form):
         return _record_page(form, notice)
     valid = form.validate_on_submit()  # the CSRF token; the record itself is checked below
-    data, problems = _parse(session, form)
+    data, problems = _parse(session, form, notice)
     if not valid or data is None:
         return _record_page(form, notice, problems, 400)
     version = int(form.version.data) if (form.version.data or "").isdigit() else 0
@@ -207,14 +215,24 @@ def override(notice_id: int) -> BaseResponse | tuple[str, int]:
     form = OverrideForm()
     raw_rule = form.rule.data or ""
     rule_number = int(raw_rule) if raw_rule.isdigit() and len(raw_rule) < 4 else 0
+    # The draft the head reviewed; without one (a form from before, or tampered) nothing was
+    # reviewed, which is refused like a draft changed since.
+    raw_version = form.version.data or ""
+    version = int(raw_version) if raw_version.isascii() and raw_version.isdigit() and len(
+        raw_version) < 10 else -1
     try:
         service.override(db.session(), notice.id, rule_number, form.reason.data or "",
-                         require_staff().actor)
+                         require_staff().actor, version)
     except ComplianceError as exc:
-        if exc.code == "reason-required" and rule_number in rules.RULE_NUMBERS:
+        if exc.code in ("reason-required", "reason-too-long") and (
+                rule_number in rules.RULE_NUMBERS):
             form.reason.errors = [*form.reason.errors, message(exc)]
             return _review_page(notice, (rule_number, form), 400)
-        flash(message(exc), "error")
+        if exc.code == "stale":
+            flash(_("The draft or its compliance record changed since you opened this page. "
+                    "Review the rules again before overriding."), "error")
+        else:
+            flash(message(exc), "error")
     else:
         flash(_("Rule %(n)s is overridden for this notice. The reason is in the audit log and "
                 "shown to supervisors.", n=rule_number), "ok")
@@ -226,7 +244,12 @@ def override(notice_id: int) -> BaseResponse | tuple[str, int]:
 def waiting() -> tuple[str, int]:
     """Drafts whose approval is blocked by the appointment rules."""
     session = db.session()
-    drafts = [n for n in publicity.list_for_editors(session) if n.status == NoticeStatus.draft]
+    # Drafts only, newest first; their persons (the page's second column, and what check()
+    # matches the record against) in one query for all, not one per row.
+    drafts = list(session.scalars(
+        select(Notice).where(Notice.status == NoticeStatus.draft)
+        .options(selectinload(Notice.persons))
+        .order_by(Notice.id.desc()).limit(WAITING_LIMIT)))
     checks = [(n, service.check(session, n)) for n in drafts]
     blocked = [(n, c) for n, c in checks if c.blocking]
     return render_template("publicity/compliance_list.html", blocked=blocked,
@@ -316,7 +339,7 @@ def save_term() -> BaseResponse | tuple[str, int]:
 
 # --- the supervisors' panel ------------------------------------------------------------------
 
-PANEL_TABLES = ("limits", "overrides", "flagged")
+PANEL_TABLES = ("limits", "overrides", "flagged", "thresholds")
 
 
 class PanelArgsError(ValueError):
@@ -381,8 +404,13 @@ def panel_tables(p: service.Panel) -> list[Table]:
                    p.without_record, "—"])
     overrides: list[list[object]] = [
         [f"#{o.notice_id} {o.notice_title}", _status_label(o.notice_status),
-         f"{o.rule.number}. {o.rule.title}", o.rule.clause, o.reason, o.by_name,
-         o.at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")] for o in p.overrides]
+         _override_state(o), f"{o.rule.number}. {o.rule.title}", o.rule.clause, o.reason,
+         o.by_name, o.at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")]
+        for o in p.overrides]
+    thresholds: list[list[object]] = [
+        [f"{x.rule}. {rules.rule(x.rule).title}", x.label, t.text.get(x.key, x.default),
+         x.default, _("changed") if changed(x, t) else _("as in the plan")]
+        for x in rules.THRESHOLDS]
     flagged: list[list[object]] = [
         [f"#{f.notice_id} {f.notice_title}", f.meeting_date.isoformat(), f.name, f.cadre_id,
          f.proposed_post, "、".join(str(FLAGS.get(x, x)) for x in f.flags),
@@ -391,13 +419,37 @@ def panel_tables(p: service.Panel) -> list[Table]:
         Table("limits", _("Limits of the plan"), [_("Figure"), _("Used"), _("Allowed")],
               limits),
         Table("overrides", _("Overrides by the organization department's head"), [
-            _("Notice"), _("State"), _("Rule"), _("Clause"), _("Reason"), _("By"), _("When")],
-            overrides),
+            _("Notice"), _("State"), _("Override"), _("Rule"), _("Clause"), _("Reason"),
+            _("By"), _("When")], overrides),
         Table("flagged", _("Persons with special circumstances (rule 8)"), [
             _("Notice"), _("Decision meeting"), _("Name"), _("Cadre system id"),
             _("Proposed post"), _("Special flags"), _("Prefecture's review (reference)"),
             _("Decision result")], flagged),
+        Table("thresholds", _("Thresholds in force"), [
+            _("Rule"), _("Threshold"), _("In force"), _("The plan says"),
+            _("Compared with the plan")], thresholds),
     ]
+
+
+def changed(threshold: rules.Threshold, thresholds: rules.Thresholds) -> bool:
+    """Whether the administrator set a threshold other than the plan's (by value: 50% and
+    1/2 are the same share)."""
+    text = thresholds.text.get(threshold.key, threshold.default)
+    try:
+        value = rules.parse_threshold(text, threshold.share)
+    except ValueError:  # from_text keeps only readable values; never here
+        return True
+    return value != rules.parse_threshold(threshold.default, threshold.share)
+
+
+def _override_state(o: service.OverrideRow) -> str:
+    """Applied: in force when the notice was approved. Else the notice is still a draft, or
+    the override had lapsed (the facts changed) before the approval."""
+    if o.applied:
+        return _("applied")
+    if o.notice_status == NoticeStatus.draft.value:
+        return _("not applied: the notice is a draft")
+    return _("not applied: it had lapsed")
 
 
 def _status_label(status: str) -> str:
@@ -407,7 +459,7 @@ def _status_label(status: str) -> str:
 
 
 @bp.route("/supervision/compliance")
-@roles_required(*VIEWERS)
+@roles_required(Role.supervisor)
 def panel() -> tuple[str, int]:
     """Batches and partial decisions used against the limits, the share of posts adjusted,
     every override and every flagged person, for a term and a year."""
@@ -424,9 +476,9 @@ def panel() -> tuple[str, int]:
 
 
 @bp.route("/supervision/compliance/export.csv")
-@roles_required(*VIEWERS)
+@roles_required(Role.supervisor)
 def panel_csv() -> Response:
-    """One table of the compliance panel as CSV (?table=limits|overrides|flagged)."""
+    """One table of the compliance panel as CSV (?table=limits|overrides|flagged|thresholds)."""
     name = request.args.get("table", "limits")
     if name not in PANEL_TABLES:
         abort(404)

@@ -166,7 +166,8 @@ def test_blocked_at_approval_until_the_record_is_fixed(app: Flask, editors: Edit
     [problem] = refusal(app, notice_id, ed2)
     with app.app_context():
         session = db.session()
-        assert compliance.blocking(session, session.get_one(Notice, notice_id)) == [problem]
+        assert compliance.check(session, session.get_one(Notice, notice_id)).blocking == [
+            problem]
     assert status(app, notice_id) == "draft"
 
     with at(TODAY):
@@ -247,6 +248,7 @@ def test_an_override_by_the_org_head_unblocks_one_rule(
         [row] = db.session().scalars(select(ComplianceOverride)).all()
         assert (row.notice_id, row.rule, row.reason, row.by_name) == (notice_id, 1, REASON,
                                                                     "orghead")
+        assert not row.applied
     # The rule still says it is broken; it no longer blocks.
     assert broken(app, notice_id) == [1]
     # An override changes what the approver reviews.
@@ -255,6 +257,7 @@ def test_an_override_by_the_org_head_unblocks_one_rule(
     assert exc.value.code == "stale"
     approve(app, notice_id, ed2, version(app, notice_id))
     assert status(app, notice_id) == "approved"
+    assert [o.applied for o in overrides(app)] == [True]
     assert override(head, 2, REASON) == "not-a-draft"
 
 
@@ -273,21 +276,202 @@ def test_an_override_sets_aside_only_its_own_rule(app: Flask, editors: Editors,
     assert status(app, notice_id) == "draft"
 
 
+def overrides(app: Flask) -> list[ComplianceOverride]:
+    """Every override stored, oldest first."""
+    with app.app_context():
+        session = db.session()
+        rows = list(session.scalars(select(ComplianceOverride).order_by(ComplianceOverride.id)))
+        session.expunge_all()
+    return rows
+
+
+def in_force(app: Flask, notice_id: int) -> tuple[list[int], list[int]]:
+    """The ids of the notice's overrides in force, and of those lapsed."""
+    with app.app_context():
+        session = db.session()
+        check = compliance.check(session, session.get_one(Notice, notice_id))
+        return [o.id for o in check.overrides.values()], [o.id for o in check.lapsed]
+
+
+def facts(app: Flask, notice_id: int, rule: int) -> tuple[str, ...]:
+    """Rule `rule`'s facts on the notice, as the product renders them."""
+    with app.app_context():
+        session = db.session()
+        check = compliance.check(session, session.get_one(Notice, notice_id))
+        return tuple(str(f) for f in check.results[rule - 1].facts)
+
+
+def override_by(app: Flask, notice_id: int, rule: int, by: StaffMember,
+                reason: str = REASON, version: int | None = None) -> int:
+    with app.app_context():
+        return compliance.override(db.session(), notice_id, rule, reason, actor(app, by),
+                                   version).id
+
+
+def override_refused(app: Flask, notice_id: int, rule: int, by: StaffMember,
+                     reason: str = REASON, version: int | None = None) -> str:
+    with app.app_context(), pytest.raises(ComplianceError) as exc:
+        compliance.override(db.session(), notice_id, rule, reason, actor(app, by), version)
+    return exc.value.code
+
+
 def test_an_override_lapses_when_the_record_changes(app: Flask, editors: Editors,
                                                     head: StaffMember) -> None:
-    """An override answered the facts it was given: a changed record is checked afresh, and
-    the record's audit entry names the overrides it dropped."""
+    """An override covers the verdict it saw: the same facts saved again keep it in force; a
+    changed verdict lapses it (kept, for the supervisors, but no longer in force), and the rule
+    blocks again until a new override."""
     ed1, ed2 = editors
     notice_id = draft(app, ed1, "C-1")
     record(app, notice_id, ed1, members_in_office=9, members_present=5)
+    first = override_by(app, notice_id, 1, head)
+    assert in_force(app, notice_id) == ([first], [])
+    # The same facts saved again: still in force, nothing blocks.
+    record(app, notice_id, ed1, members_in_office=9, members_present=5)
+    assert in_force(app, notice_id) == ([first], [])
     with app.app_context():
-        compliance.override(db.session(), notice_id, 1, REASON, actor(app, head))
+        session = db.session()
+        assert compliance.check(session, session.get_one(Notice, notice_id)).blocking == []
+    # Other facts: the verdict changed (1 of 9 present), the override lapsed.
     record(app, notice_id, ed1, members_in_office=9, members_present=1)
     assert broken(app, notice_id) == [1]
-    assert len(refusal(app, notice_id, ed2)) == 1
+    assert in_force(app, notice_id) == ([], [first])
+    [problem] = refusal(app, notice_id, ed2)
+    assert facts(app, notice_id, 1)[0] in problem
+    assert in_app(app, "%(body)s: %(present)s of %(n)s members present (%(share)s); at least "
+                  "%(least)s required.", body=in_app(app, "Standing committee (常委会)"),
+                  present=1, n=9, share="11.1%", least="2/3") == facts(app, notice_id, 1)[0]
+    assert [o.id for o in overrides(app)] == [first]  # kept, not deleted
+    assert "overrides_dropped" not in audit_entries(app, "compliance.recorded")[-1][2]
+    # A lapsed override does not count as overridden: the head may override again.
+    second = override_by(app, notice_id, 1, head)
+    assert in_force(app, notice_id) == ([second], [first])
+    approve(app, notice_id, ed2)
+    assert status(app, notice_id) == "approved"
+    assert [(o.id, o.applied) for o in overrides(app)] == [(first, False), (second, True)]
+
+
+def test_an_override_lapses_when_the_history_changes(app: Flask, editors: Editors,
+                                                     head: StaffMember) -> None:
+    """Rule 5 overridden for a third batch adjustment; another batch adjustment published
+    since makes it the fourth: the verdict the head saw is no longer the one in force."""
+    ed1, ed2 = editors
+    publish_batch(app, editors, "B-1", meeting="2025-03-01", batch_kind="batch")
+    publish_batch(app, editors, "B-2", meeting="2025-06-01", batch_kind="batch")
+    third = draft(app, ed1, "B-3")
+    record(app, third, ed1, "2025-09-01", batch_kind="batch")
+    assert broken(app, third) == [5]
+    lapsing = override_by(app, third, 5, head)
+    assert in_force(app, third) == ([lapsing], [])
+    # Another batch adjustment, overridden in its turn, is published first.
+    other = draft(app, ed1, "B-4")
+    record(app, other, ed1, "2025-08-01", batch_kind="batch")
+    kept = override_by(app, other, 5, head)
+    approve(app, other, ed2)
+    assert status(app, other) == "approved"
+    assert in_force(app, third) == ([], [lapsing])
+    [problem] = refusal(app, third, ed2)
+    assert in_app(app, "Batch adjustment %(n)s of term %(term)s; at most %(limit)s per term.",
+                  n=4, term=TERM, limit=2) in problem
+    assert status(app, third) == "draft"
+    assert [(o.id, o.applied) for o in overrides(app)] == [(lapsing, False), (kept, True)]
+
+
+def test_an_override_lapses_when_a_threshold_changes(app: Flask, editors: Editors,
+                                                     head: StaffMember) -> None:
+    ed1, ed2 = editors
+    notice_id = draft(app, ed1, "C-1")
+    record(app, notice_id, ed1, members_in_office=9, members_present=5)
+    row = override_by(app, notice_id, 1, head)
+
+    def set_threshold(key: str, value: str) -> None:
+        with app.app_context():
+            session = db.session()
+            current = compliance.settings(session)
+            compliance.save_settings(session, {**current.thresholds.text, key: value},
+                                     current.show_attendance, audit.CLI)
+
+    # A threshold of another rule: rule 1's verdict is unchanged, the override holds.
+    set_threshold("vote_share", "60%")
+    assert in_force(app, notice_id) == ([row], [])
+    # The administrator raises the attendance required: the head answered another verdict.
+    set_threshold("attendance", "3/4")
+    assert in_force(app, notice_id) == ([], [row])
+    [problem] = refusal(app, notice_id, ed2)
+    assert "3/4" in problem
+    # Back to the plan's value: the very verdict the head saw, in force again.
+    set_threshold("attendance", "2/3")
+    assert in_force(app, notice_id) == ([row], [])
+    approve(app, notice_id, ed2)
+    assert [o.applied for o in overrides(app)] == [True]
+
+
+def test_an_administrator_cannot_override_even_as_org_head(
+    app: Flask, editors: Editors, make_staff: Callable[..., StaffMember]
+) -> None:
+    ed1, ed2 = editors
+    both = make_staff("adminhead", "admin", "org_head")
+    notice_id = draft(app, ed1, "C-1")
+    record(app, notice_id, ed1, members_in_office=9, members_present=5)
+    reviewed = version(app, notice_id)
+    assert override_refused(app, notice_id, 1, both) == "not-org-head"
+    assert override_refused(app, notice_id, 1, both, version=reviewed) == "not-org-head"
+    assert overrides(app) == []
+    assert audit_entries(app, "compliance.override") == []
+    assert version(app, notice_id) == reviewed
+    refusal(app, notice_id, ed2)
+
+
+def test_an_override_of_a_stale_version_is_refused(app: Flask, editors: Editors,
+                                                   head: StaffMember) -> None:
+    ed1, ed2 = editors
+    notice_id = draft(app, ed1, "C-1")
+    record(app, notice_id, ed1, members_in_office=9, members_present=5)
+    seen = version(app, notice_id)
+    # The record is saved again after the head opened the page (still 5 of 9).
+    record(app, notice_id, ed1, members_in_office=9, members_present=5)
+    assert version(app, notice_id) != seen
+    assert override_refused(app, notice_id, 1, head, version=seen) == "stale"
+    assert override_refused(app, notice_id, 1, head, version=-1) == "stale"
+    assert overrides(app) == []
+    assert audit_entries(app, "compliance.override") == []
     with app.app_context():
-        assert count(db.session(), ComplianceOverride) == 0
-    assert audit_entries(app, "compliance.recorded")[-1][2]["overrides_dropped"] == [1]
+        assert actor(app, head).id not in db.session().get_one(Notice, notice_id).editors
+    override_by(app, notice_id, 1, head, version=version(app, notice_id))
+    approve(app, notice_id, ed2)
+    assert status(app, notice_id) == "approved"
+
+
+def test_an_override_reason_has_a_maximum_length(app: Flask, editors: Editors,
+                                                 head: StaffMember) -> None:
+    notice_id = draft(app, editors[0], "C-1")
+    record(app, notice_id, editors[0], members_in_office=9, members_present=5)
+    too_long = "理" * (compliance.MAX_REASON + 1)
+    assert override_refused(app, notice_id, 1, head, too_long) == "reason-too-long"
+    assert overrides(app) == []
+    longest = "理" * compliance.MAX_REASON
+    override_by(app, notice_id, 1, head, f"  {longest}  ")
+    assert [o.reason for o in overrides(app)] == [longest]
+
+
+def test_a_head_who_overrode_may_not_approve(
+    app: Flask, editors: Editors, make_staff: Callable[..., StaffMember]
+) -> None:
+    """Four eyes: the override is part of the draft, so its author is one of the authors."""
+    ed1, ed2 = editors
+    head_editor = make_staff("headeditor", "org_head", "publicity_editor")
+    notice_id = draft(app, ed1, "C-1")
+    record(app, notice_id, ed1, members_in_office=9, members_present=5)
+    override_by(app, notice_id, 1, head_editor)
+    with app.app_context():
+        assert actor(app, head_editor).id in db.session().get_one(Notice, notice_id).editors
+    with app.app_context(), pytest.raises(service.PublicityError) as exc:
+        service.approve_notice(db.session(), notice_id, actor(app, head_editor), TODAY,
+                               version(app, notice_id))
+    assert exc.value.code == "four-eyes"
+    assert status(app, notice_id) == "draft"
+    assert [o.applied for o in overrides(app)] == [False]
+    approve(app, notice_id, ed2)
+    assert status(app, notice_id) == "approved"
 
 
 def test_an_override_needs_a_record(app: Flask, editors: Editors, head: StaffMember) -> None:
@@ -529,6 +713,65 @@ def test_a_published_person_not_approved_by_the_record_blocks(app: Flask,
     assert status(app, notice_id) == "approved"
 
 
+def test_a_published_person_whose_nominee_has_another_name_blocks(app: Flask,
+                                                                  editors: Editors) -> None:
+    ed1, ed2 = editors
+    notice_id = draft(app, ed1, "C-1", "C-2")
+    # C-2 is approved by the meeting, but the record names someone else under that id.
+    record(app, notice_id, ed1, nominees=(published("C-1"), nominee("C-2", "另一个人")))
+    assert broken(app, notice_id) == []
+    assert refusal(app, notice_id, ed2) == [in_app(
+        app, "%(id)s is published as %(name)s, but the record names %(other)s.",
+        id="C-2", name="干部C-2", other="另一个人")]
+    assert status(app, notice_id) == "draft"
+    record(app, notice_id, ed1)
+    approve(app, notice_id, ed2)
+    assert status(app, notice_id) == "approved"
+
+
+@pytest.mark.parametrize(("not_approved", "ref", "expected"), [
+    (29, None, []),                      # 30 promotions proposed: at the limit
+    (30, None, [7]),                     # 31, though only one was approved
+    (30, "州组字〔2026〕12号", [])])
+def test_rule_7_counts_rejected_and_deferred_promotions(
+    app: Flask, editors: Editors, not_approved: int, ref: str | None, expected: list[int]
+) -> None:
+    notice_id = draft(app, editors[0], "C-1")
+    others = tuple(nominee(f"R-{i}", decision="rejected" if i % 2 else "deferred")
+                   for i in range(not_approved))
+    record(app, notice_id, editors[0], nominees=(published("C-1"), *others),
+           prefecture_approval_ref=ref)
+    assert broken(app, notice_id) == expected
+    if expected:
+        [problem] = refusal(app, notice_id, editors[1])
+        assert in_app(app, "%(n)s promoted in this batch; the prefecture approves beforehand "
+                      "above %(limit)s.", n=31, limit=30) in problem
+    else:
+        approve(app, notice_id, editors[1])
+        assert status(app, notice_id) == "approved"
+
+
+def test_rule_10_only_approved_important_nominees_need_the_ballot(app: Flask,
+                                                                  editors: Editors) -> None:
+    ed1, ed2 = editors
+    notice_id = draft(app, ed1, "C-1")
+    # An important-post nominee the meeting rejected never reaches the full committee.
+    record(app, notice_id, ed1, nominees=(
+        published("C-1"), nominee("I-1", "落选正职", important_post=True, decision="rejected")))
+    assert broken(app, notice_id) == []
+    # The published person is an important post: no ballot on record.
+    record(app, notice_id, ed1, nominees=(published("C-1", important_post=True),))
+    assert broken(app, notice_id) == [10]
+    [problem] = refusal(app, notice_id, ed2)
+    assert "干部C-1" in problem
+    record(app, notice_id, ed1, nominees=(published(
+        "C-1", important_post=True, ballot_for=20, ballot_against=5, ballot_abstain=1),),
+        ballot_date=D("2026-11-24"), ballot_in_office=30, ballot_present=26)
+    assert broken(app, notice_id) == []
+    approve(app, notice_id, ed2)
+    assert status(app, notice_id) == "approved"
+
+
 def test_a_published_person_without_cadre_id_blocks(app: Flask, editors: Editors) -> None:
     ed1, ed2 = editors
     data = notice_input(dt.date(2026, 11, 30), person("无编号", cadre_id=None))
@@ -706,15 +949,82 @@ def test_a_compliance_object_without_any_term_configured_is_refused(
 def test_a_count_with_thousands_of_digits_is_a_clean_refusal(
     app: Flask, runner: FlaskCliRunner, tmp_path: Path, term: None
 ) -> None:
+    """A JSON number (not a string) of 5000 digits: json.loads itself refuses it, past
+    Python's limit on converting digits to an int (ValueError), and the CLI says so."""
     huge = import_record(import_nominee("HR-1", "张三"), meeting={
-        "body": "standing", "date": "2026-11-20", "members_in_office": "9" * 5000,
+        "body": "standing", "date": "2026-11-20", "members_in_office": "HUGE",
         "members_present": 9})
+    text = json.dumps({"notices": [import_notice("第一批", import_person("张三", "HR-1"),
+                                                 compliance=huge)]}, ensure_ascii=False)
+    digits = "9" * 5000
+    text = text.replace('"HUGE"', digits)
+    assert f'"members_in_office": {digits},' in text  # a bare number literal
+    path = tmp_path / "notices.json"
+    path.write_text(text, encoding="utf-8")
     before = written(app)
-    result = run_import(runner, tmp_path, [
-        import_notice("第一批", import_person("张三", "HR-1"), compliance=huge)])
+    with at(TODAY):
+        result = runner.invoke(args=["notices", "import", str(path)])
     assert written(app) == before
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception
+    [line] = result.output.splitlines()
+    assert line.startswith("Error: " + in_app(app, "Not a UTF-8 JSON file: %(e)s", e="")), line
+    assert digits not in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("start", "meeting", "ballot_day", "field"), [
+    ("2026-11-30", "2026-11-28", None, "meeting_date"),   # after today (2026-11-27)
+    ("2026-11-20", "2026-11-21", None, "meeting_date"),   # after the notice's start
+    ("2026-11-30", "2026-11-20", "2026-11-19", "ballot_date"),  # ballot before the meeting
+    ("2026-11-30", "2026-11-20", "2026-11-28", "ballot_date"),  # ballot in the future
+    ("2026-11-25", "2026-11-20", "2026-11-26", "ballot_date")])  # ballot after the start
+def test_an_import_refuses_meeting_dates_out_of_order(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, term: None, start: str, meeting: str,
+    ballot_day: str | None, field: str
+) -> None:
+    extra: dict[str, Any] = {}
+    if ballot_day:
+        extra["ballot"] = {"date": ballot_day, "members_in_office": 30, "members_present": 28}
+    compliance_object = import_record(import_nominee("HR-1", "张三"), meeting={
+        "body": "standing", "date": meeting, "members_in_office": 11, "members_present": 10},
+        **extra)
+    before = written(app)
+    result = run_import(runner, tmp_path, [import_notice(
+        "第一批", import_person("张三", "HR-1"), period_start=start,
+        compliance=compliance_object)])
+    assert result.exit_code == 1, result.output
+    assert written(app) == before
+    [line, last] = result.output.splitlines()
+    with app.app_context():
+        label = str(FIELD_LABELS[field])
+        assert line.startswith(_("Notice %(n)s", n=1) + ": ")
+        assert label in line
+        assert last == "Error: " + _("Nothing was imported.")
+
+
+@pytest.mark.parametrize(("start", "meeting", "ballot_day"), [
+    ("2026-11-30", "2026-11-27", "2026-11-27"),   # both today, before the start
+    ("2026-11-25", "2026-11-25", None),           # on the notice's (past) start
+    ("2026-11-30", "2026-11-20", "2026-11-20")])  # the ballot the same day as the meeting
+def test_an_import_accepts_meetings_up_to_today_and_the_start(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, term: None, start: str, meeting: str,
+    ballot_day: str | None
+) -> None:
+    extra: dict[str, Any] = {}
+    if ballot_day:
+        extra["ballot"] = {"date": ballot_day, "members_in_office": 30, "members_present": 28}
+    compliance_object = import_record(import_nominee("HR-1", "张三"), meeting={
+        "body": "standing", "date": meeting, "members_in_office": 11, "members_present": 10},
+        **extra)
+    result = run_import(runner, tmp_path, [import_notice(
+        "第一批", import_person("张三", "HR-1"), period_start=start,
+        compliance=compliance_object)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        stored = db.session().scalars(select(ComplianceRecord)).one()
+        assert (stored.meeting_date, stored.ballot_date) == (
+            D(meeting), D(ballot_day) if ballot_day else None)
 
 
 # --- (f) nothing half-written ---------------------------------------------------------------------
@@ -740,3 +1050,76 @@ def test_a_refused_approval_writes_nothing(app: Flask, editors: Editors) -> None
     assert after == before
     assert after[:5] == ("draft", None, None, None, None)
     assert audit_entries(app, "notice.approved") == []
+
+
+# --- (g) nothing of the record reaches the public -------------------------------------------------
+
+SECRET_NAME = "隐秘候选人甲乙"
+SECRET_CADRE = "SECRETCADRE-7731"
+PUBLIC_CADRE = "PUBCADRE-4242"
+NOMINATOR = "提名领导丙丁"
+REVIEW_REF = "州组审〔2026〕秘字88号"
+OVERRIDE_REASON = "特殊理由：经县委书记专题会议研究同意破格提名戊己"
+
+
+def public_text(client: Any, path: str) -> str:
+    """A public page as a visitor reads it: markup and JSON escapes undone."""
+    response = client.get(path)
+    assert response.status_code == 200, path
+    text = response.get_data(as_text=True)
+    if response.is_json:
+        return json.dumps(response.get_json(), ensure_ascii=False)
+    return html.unescape(text)
+
+
+def test_the_record_and_overrides_never_reach_the_public(
+    app: Flask, editors: Editors, head: StaffMember
+) -> None:
+    """A published batch whose record lists a nominee not published (flagged, a relative of
+    the leader who nominated them) and whose approval needed an override: the public pages
+    and the API show the published person, and nothing else of the record."""
+    ed1, ed2 = editors
+    data = notice_input(dt.date(2026, 11, 30), person("公示人王五", cadre_id=PUBLIC_CADRE))
+    with app.app_context():
+        notice_id = service.create_draft(db.session(), data, actor(app, ed1)).id
+    unpublished = nominee(SECRET_CADRE, SECRET_NAME, nominated_by="individual",
+                          nominator=NOMINATOR, relationship="spouse", flags=("disputed",),
+                          prefecture_review_ref=REVIEW_REF, decision="rejected")
+    record(app, notice_id, ed1, nominees=(nominee(PUBLIC_CADRE, "公示人王五"),
+                                        unpublished))
+    assert broken(app, notice_id) == [4]  # the spouse of the nominating leader
+    override_by(app, notice_id, 4, head, OVERRIDE_REASON)
+    approve(app, notice_id, ed2)
+    assert status(app, notice_id) == "approved"
+    secrets = (SECRET_NAME, SECRET_CADRE, PUBLIC_CADRE, NOMINATOR, REVIEW_REF, OVERRIDE_REASON,
+               "cadre_id", "spouse", "配偶")
+    paths = ("/", "/notices", f"/notices/{notice_id}", "/notices/archive",
+             f"/notices/archive?q={SECRET_NAME[:2]}", f"/notices/archive?q={NOMINATOR[:2]}",
+             "/notices/archive?q=SECRET", "/notices/archive?q=公示人",
+             "/notices/feed.atom", "/api/notices", f"/api/notices/{notice_id}")
+    visitor = app.test_client()
+
+    def pages() -> dict[str, str]:
+        with at(D("2026-12-01")):
+            return {path: public_text(visitor, path) for path in paths}
+
+    shown = pages()
+    for path, page in shown.items():
+        for secret in secrets:
+            assert secret not in page, (path, secret)
+    # The pages do show the published notice (the test would pass on an empty page too).
+    for path in (f"/notices/{notice_id}", "/notices/archive?q=公示人", f"/api/notices/{notice_id}"):
+        assert "公示人王五" in shown[path], path
+    line = "经县委常委会研究（应到11人，实到10人）"
+    assert line not in shown[f"/notices/{notice_id}"]
+
+    # The administrator shows the attendance line: it appears, nothing else does.
+    with app.app_context():
+        session = db.session()
+        current = compliance.settings(session)
+        compliance.save_settings(session, dict(current.thresholds.text), True, audit.CLI)
+    shown = pages()
+    assert line in shown[f"/notices/{notice_id}"]
+    for path, page in shown.items():
+        for secret in secrets:
+            assert secret not in page, (path, secret)

@@ -228,8 +228,10 @@ def test_add_and_remove_nominee_rows_without_javascript(world: World) -> None:
     ({"nominees-1-cadre_id": ""}, "nominees-1-cadre_id", ()),
     ({"term": "第九十九届"}, "term", ()),
     ({"meeting_date": "2026-02-30"}, "meeting_date", ()),
+    # The decision comes before the notice: not after today (the 27th), nor after the start.
+    ({"meeting_date": "2026-11-28"}, "meeting_date", ("2026-11-27",)),
 ], ids=["attendance", "vote-share", "relationship", "needless-reference", "cadre-id", "term",
-        "date"])
+        "date", "future-meeting"])
 def test_invalid_record_is_refused_whole_with_the_message_beside_the_field(
         world: World, changes: dict[str, object], field_id: str, values: tuple[str, ...]
 ) -> None:
@@ -290,12 +292,21 @@ def test_approval_refused_with_the_list_then_overridden_by_the_head(world: World
     detail = f"/staff/publicity/{notice_id}"
     refused = post(ed2, f"{detail}/approve", {"version": world.version(notice_id)}, detail)
     assert refused.status_code == 303
+    # The flash (kept in the session cookie, signed but readable) says how many problems,
+    # never what they are: they name unpublished nominees, relationships and flags.
+    session = world.app.session_interface.get_signing_serializer(  # type: ignore[attr-defined]
+        world.app).loads(ed2.get_cookie(world.app.config["SESSION_COOKIE_NAME"]).value)
+    assert "63.6%" not in str(session)
+    assert "_flashes" in session
     page = ed2.get(detail).get_data(as_text=True)
     assert '<html lang="zh' in page  # the list is shown in the page language, Chinese first
     flashed = re.search(r'<p class="flash error" role="status">(.*?)</p>', page, re.S)
     assert flashed is not None
-    assert "1. " in flashed.group(1)
-    assert "63.6%" in flashed.group(1)
+    assert "1" in flashed.group(1)
+    assert "63.6%" not in flashed.group(1)
+    listed = re.search(r'<div class="flash error" role="alert">(.*?)</div>', page, re.S)
+    assert listed is not None  # the list itself, on the page
+    assert "63.6%" in listed.group(1)
     assert 'class="badge verdict-violation"' in page
     with world.app.app_context():
         assert db.session().get_one(Notice, notice_id).status == "draft"
@@ -308,22 +319,33 @@ def test_approval_refused_with_the_list_then_overridden_by_the_head(world: World
     html = head.get(review).get_data(as_text=True)
     assert 'name="rule" value="1"' in html
     assert 'name="rule" value="2"' not in html  # rule 2 is met: nothing to override
+    seen = world.version(notice_id)
+    assert f'name="version" value="{seen}"' in html  # the draft reviewed
     assert REVIEW_REF in html
 
     # Neither an administrator nor an editor may override; a short reason is refused.
     override = f"{detail}/compliance/override"
     for who in ("root", "ed2"):
         forbidden = world.client(who).post(override, data={
-            "rule": "1", "reason": REASON,
+            "rule": "1", "reason": REASON, "version": str(seen),
             "csrf_token": csrf_token(world.client(who), "/staff/")})
         assert forbidden.status_code == 403
-    short = post(head, override, {"rule": "1", "reason": "人数不够"}, review)
+    short = post(head, override, {"rule": "1", "reason": "人数不够", "version": seen}, review)
     assert short.status_code == 400
     assert field_errors(short.get_data(as_text=True), "reason-1")
     assert "人数不够" in short.get_data(as_text=True)  # the reason is kept for correction
+    long = post(head, override, {"rule": "1", "reason": "理" * 2001, "version": seen}, review)
+    assert long.status_code == 400
+    assert field_errors(long.get_data(as_text=True), "reason-1")
+    # A draft changed since the head reviewed it (or no version at all) is refused.
+    for version in (seen - 1, "", "x" * 50):
+        stale = post(head, override, {"rule": "1", "reason": REASON, "version": version},
+                     review)
+        assert stale.status_code == 303
+    assert 'class="flash error"' in head.get(review).get_data(as_text=True)
     assert count(world.app, ComplianceOverride) == 0
 
-    done = post(head, override, {"rule": "1", "reason": REASON}, review)
+    done = post(head, override, {"rule": "1", "reason": REASON, "version": seen}, review)
     assert done.status_code == 303
     with world.app.app_context():
         row = db.session().scalars(select(ComplianceOverride)).one()
@@ -332,12 +354,13 @@ def test_approval_refused_with_the_list_then_overridden_by_the_head(world: World
         entry = db.session().scalars(select(AuditEntry).where(
             AuditEntry.action == "compliance.override")).one()
         assert entry.actor == "head"
-    again = post(head, override, {"rule": "1", "reason": REASON}, review)
+    again = post(head, override, {"rule": "1", "reason": REASON,
+                                  "version": world.version(notice_id)}, review)
     assert again.status_code == 303  # already overridden: flashed, nothing added
     assert count(world.app, ComplianceOverride) == 1
 
     page = ed2.get(detail).get_data(as_text=True)
-    assert '<div class="override" role="note">' in page
+    assert re.search(r'<div class="override" role="note" data-override="\d+">', page)
     assert REASON in page
     approved = post(ed2, f"{detail}/approve", {"version": world.version(notice_id)}, detail)
     assert approved.status_code == 303
@@ -392,10 +415,12 @@ def test_supervisors_panel_counts_overrides_flags_and_csv(world: World) -> None:
     assert [row[1:] for row in limits[:2]] == [["0", "2"], ["1", "5"]]
     assert limits[2][1].startswith("2 (")  # persons adjusted in the term
     assert limits[3][1] == "1"  # published without a record
-    overrides = re.findall(r'<tr class="override">(.*?)</tr>', html, re.S)
+    # Every override in red, with its state: this one was in force at the approval.
+    overrides = re.findall(r'<tr class="override applied">(.*?)</tr>', html, re.S)
     assert len(overrides) == 1
     assert REASON in overrides[0]
     assert "head" in overrides[0]
+    assert len(table_rows(html, "overrides")) == 1
     flagged = table_rows(html, "flagged")
     assert len(flagged) == 1
     assert flagged[0][2:5] == ["李春燕", "C-002", "示例县水利局副局长"]
@@ -419,7 +444,63 @@ def test_supervisors_panel_counts_overrides_flags_and_csv(world: World) -> None:
     assert sup.get("/staff/supervision/compliance?term=999999").status_code == 400
     assert sup.get("/staff/supervision/compliance/export.csv?year=1").status_code == 400
     assert sup.get("/staff/supervision/compliance/export.csv?table=x").status_code == 404
-    assert world.client("ed1").get("/staff/supervision/compliance").status_code == 403
+    # Unpublished persons with their flags: supervisors only, administrators included out.
+    for who in ("ed1", "root", "head"):
+        client = world.client(who)
+        assert client.get("/staff/supervision/compliance").status_code == 403
+        assert client.get("/staff/supervision/compliance/export.csv").status_code == 403
+    dashboard = world.client("root").get("/staff/supervision/")
+    assert dashboard.status_code == 200
+    assert 'href="/staff/supervision/compliance"' not in dashboard.get_data(as_text=True)
+
+
+def test_panel_shows_lapsed_overrides_and_thresholds_changed_from_the_plan(
+        world: World) -> None:
+    from publicity.compliance.rules import THRESHOLDS
+
+    sup = world.client("sup")
+    html = sup.get("/staff/supervision/compliance").get_data(as_text=True)
+    thresholds = table_rows(html, "thresholds")
+    assert [(row[2], row[3]) for row in thresholds] == [(t.default, t.default)
+                                                       for t in THRESHOLDS]
+    assert 'class="override changed"' not in html
+    with world.app.app_context():  # 1/2 is the plan's 50%: not a change; 3/5 is
+        plan = {t.key: t.default for t in THRESHOLDS}
+        compliance.save_settings(db.session(), {**plan, "vote_share": "1/2",
+                                                "attendance": "3/5"}, False, world.actor("root"))
+    html = sup.get("/staff/supervision/compliance").get_data(as_text=True)
+    changed = re.findall(r'<tr class="override changed">(.*?)</tr>', html, re.S)
+    assert len(changed) == 1
+    assert "3/5" in changed[0]
+    assert "2/3" in changed[0]
+    csv = sup.get("/staff/supervision/compliance/export.csv?table=thresholds")
+    assert csv.status_code == 200
+    lines = csv.data.decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + len(THRESHOLDS)
+    assert ",3/5,2/3," in lines[1]
+
+    # An override of rule 1; then the record changes (6 present, not 7): the verdict it
+    # covered is gone, so it lapses, shown apart, and rule 1 blocks again until a new one.
+    with world.app.app_context():
+        compliance.save_settings(db.session(), plan, False, world.actor("root"))
+    notice_id = world.draft()
+    path = f"/staff/publicity/{notice_id}/compliance"
+    ed1 = world.client("ed1")
+    assert post(ed1, path, record_form(world.version(notice_id), members_present="7")
+                ).status_code == 303
+    with world.app.app_context():
+        compliance.override(db.session(), notice_id, 1, REASON, world.actor("head"))
+    assert post(ed1, path, record_form(world.version(notice_id), members_present="6")
+                ).status_code == 303
+    review = world.client("head").get(f"/staff/publicity/{notice_id}/compliance/review")
+    html = review.get_data(as_text=True)
+    assert re.search(r'<div class="override lapsed" role="note" data-override="\d+">', html)
+    assert not re.search(r'<div class="override" role="note"', html)
+    assert 'name="rule" value="1"' in html  # a new override is needed
+    notice_page = world.client("ed2").get(f"/staff/publicity/{notice_id}")
+    assert 'class="override lapsed"' in notice_page.get_data(as_text=True)
+    panel = sup.get("/staff/supervision/compliance").get_data(as_text=True)
+    assert len(re.findall(r'<tr class="override not-applied">', panel)) == 1
 
 
 # --- administration --------------------------------------------------------------------------
@@ -494,3 +575,30 @@ def test_public_attendance_line_follows_the_setting(world: World, client: FlaskC
     assert line in client.get(public).get_data(as_text=True)
     assert post(root, page, defaults()).status_code == 303
     assert line not in client.get(public).get_data(as_text=True)
+
+
+# --- hostile row numbers ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("index", ["²", "٣", "1" * 5000, "00001", "-1", "1e3"],
+                         ids=["superscript", "arabic-indic", "5000-digits", "5-digits",
+                              "negative", "exponent"])
+def test_row_numbers_that_are_not_small_ascii_numbers_never_crash_a_form(
+        world: World, index: str) -> None:
+    """WTForms' FieldList called int() on whatever str.isdigit() accepts: `nominees-²-name`
+    was a ValueError, a 5000-digit index one too (Python's limit on int()). Such a row is
+    ignored: the form is re-rendered or refused, never a server error."""
+    notice_id = world.draft()
+    ed1 = world.client("ed1")
+    path = f"/staff/publicity/{notice_id}/compliance"
+    record = post(ed1, path, record_form(world.version(notice_id), **{
+        f"nominees-{index}-name": "王立新", f"nominees-{index}-cadre_id": "C-003"}))
+    assert record.status_code in (303, 400)
+    edit = f"/staff/publicity/{notice_id}/edit"
+    notice = post(ed1, edit, {
+        "title": NOTICE.title, "issuer": NOTICE.issuer, "period_start": START.isoformat(),
+        "working_days": "5", "phone": NOTICE.phone, "version": str(world.version(notice_id)),
+        f"persons-{index}-name": "王立新", f"persons-{index}-gender": "男", "save": "1"})
+    assert notice.status_code in (200, 303, 400)
+    new = post(ed1, "/staff/publicity/new", {f"persons-{index}-name": "王立新", "save": "1"},
+               "/staff/publicity/new")
+    assert new.status_code in (200, 400)

@@ -1092,6 +1092,18 @@ def _notice_approve(w: World) -> Aim:
     return Aim("/staff/publicity/{}/approve", str(notice_id), _f(version=str(version)))
 
 
+def _compliance_override(w: World) -> Aim:
+    """Rule 1 of the blocked draft set aside, with a reason, on the version reviewed."""
+    from publicity.models import Notice
+
+    notice_id = w.blocked_draft()
+    with w.session() as s:
+        version = s.get(Notice, notice_id).version
+    return Aim("/staff/publicity/{}/compliance/override", str(notice_id),
+               _f(rule="1", version=str(version),
+                  reason="两名常委请假，会前已书面表示同意，经部务会研究按程序办理。"))
+
+
 def _compliance_record(w: World) -> Aim:
     """A clean record of ed1's draft through the form: one nominee, the draft's person."""
     from publicity.models import Notice
@@ -1269,9 +1281,7 @@ TARGETS: dict[str, Target] = {t.endpoint: t for t in [
         "/staff/publicity/persons/{}/outcome", str(w.notice_person()), _f(outcome="suspended"))),
     # --- appointment compliance ---
     Target("compliance.record", "ed1", _compliance_record),
-    Target("compliance.override", "orghead", lambda w: Aim(
-        "/staff/publicity/{}/compliance/override", str(w.blocked_draft()),
-        _f(rule="1", reason="两名常委请假，会前已书面表示同意，经部务会研究按程序办理。"))),
+    Target("compliance.override", "orghead", _compliance_override),
     Target("compliance.admin", "admin", _compliance_settings),
     Target("compliance.save_term", "admin", _compliance_term),
 ]}

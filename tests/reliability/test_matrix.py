@@ -64,6 +64,7 @@ EDITOR = frozenset({Role.publicity_editor.value})
 # The dashboard shows figures and case numbers, never content; the administrator runs the
 # installation and may see how it performs (casework/supervision_views.py).
 VIEWERS = frozenset({Role.supervisor.value, Role.admin.value})
+SUPERVISORS = frozenset({Role.supervisor.value})
 QUEUE_OF: dict[str, frozenset[str]] = {
     "org": frozenset({Role.org_handler.value, Role.org_head.value}),
     "dic": frozenset({Role.dic_handler.value, Role.dic_head.value}),
@@ -148,15 +149,16 @@ EXPECTED: dict[str, Expect] = {
     # Appointment compliance (README, "Appointment compliance"): the organization department's
     # editors record a draft's batch; they and its head review it and see the drafts waiting;
     # only the head overrides a rule; administrators set terms and thresholds (and cannot
-    # override); supervisors (and administrators, as for the dashboard) read the panel.
+    # override); supervisors alone read the panel (unpublished persons with disciplinary
+    # flags: not the administrator, who sees the dashboard's figures).
     "compliance.record": _only(EDITOR),
     "compliance.review": _only(COMPLIANCE_REVIEWERS),
     "compliance.waiting": _only(COMPLIANCE_REVIEWERS),
     "compliance.override": _only(frozenset({Role.org_head.value})),
     "compliance.admin": _only(ADMIN),
     "compliance.save_term": _only(ADMIN),
-    "compliance.panel": _only(VIEWERS),
-    "compliance.panel_csv": _only(VIEWERS),
+    "compliance.panel": _only(SUPERVISORS),
+    "compliance.panel_csv": _only(SUPERVISORS),
     # Queue members: their own queue's list, registration and handover…
     "casework.cases": _only(MEMBERS),
     "casework.register": _only(MEMBERS),

@@ -427,11 +427,28 @@ def test_rule_7_names_the_missing_and_the_given_reference() -> None:
     assert given.facts[1] == "Prefecture approval: 州组字〔2026〕12号."
 
 
-def test_rule_7_counts_only_approved_promotions() -> None:
+def test_rule_7_counts_promotions_put_to_the_decision() -> None:
+    # The prefecture approves beforehand: what counts is how many promotions were proposed to
+    # the meeting, whatever it decided; moves and nominees held back do not count.
     moves = tuple(nominee(f"M-{i}", promotion=False) for i in range(5))
-    rejected = tuple(nominee(f"R-{i}", decision="rejected") for i in range(5))
-    assert status(7, record(*approved(30), *moves, *rejected)) == Status.passed
-    assert status(7, record(*approved(31), *moves, *rejected)) == Status.needs_reference
+    held_back = tuple(nominee(f"N-{i}", decision="not_submitted") for i in range(5))
+    assert status(7, record(*approved(30), *moves, *held_back)) == Status.passed
+    assert status(7, record(*approved(31), *moves, *held_back)) == Status.needs_reference
+
+
+@pytest.mark.parametrize(("approved_n", "not_approved", "expected"), [
+    (25, 4, Status.passed),            # 29 proposed
+    (25, 5, Status.passed),            # 30: at the limit
+    (25, 6, Status.needs_reference),   # 31: above, though only 25 approved
+    (0, 31, Status.needs_reference),   # every proposal rejected or deferred still counts
+    (0, 30, Status.passed)])
+def test_rule_7_rejected_and_deferred_promotions_count(approved_n: int, not_approved: int,
+                                                       expected: Status) -> None:
+    others = tuple(nominee(f"R-{i}", decision="rejected" if i % 2 else "deferred")
+                   for i in range(not_approved))
+    result = verdict(7, record(*approved(approved_n), *others))
+    assert result.status == expected
+    assert result.facts[0].startswith(f"{approved_n + not_approved} promoted in this batch")
 
 
 def test_rule_7_with_a_configured_limit() -> None:
@@ -539,10 +556,23 @@ def test_rule_10_without_a_ballot_on_record() -> None:
 
 
 @pytest.mark.parametrize("decision", ["rejected", "deferred"])
-def test_rule_10_a_nominee_not_approved_needs_the_ballot_but_no_majority(decision: str) -> None:
+def test_rule_10_a_nominee_not_approved_never_reaches_the_ballot(decision: str) -> None:
+    # Only a nominee the standing committee approved goes to the full committee.
     assert status(10, balloted(3, decision=decision)) == Status.passed
     assert status(10, record(nominee(important_post=True, decision=decision))
-                  ) == Status.violation
+                  ) == Status.passed
+    assert verdict(10, record(nominee(important_post=True, decision=decision))).facts == (
+        "No important post (乡镇、县直部门党政正职) in this batch.",)
+
+
+def test_rule_10_an_approved_important_nominee_needs_the_ballot() -> None:
+    rejected = nominee("B", important_post=True, decision="rejected")
+    approved_one = nominee("C", important_post=True)
+    result = verdict(10, record(nominee("A"), rejected, approved_one))
+    assert result.status == Status.violation
+    assert result.facts == ("张C（C）, 示例镇党委书记: no full-committee secret ballot on "
+                            "record.",)
+    assert status(10, record(nominee("A"), rejected)) == Status.passed
 
 
 def test_rule_10_concerns_only_important_posts_put_to_the_decision() -> None:
@@ -563,25 +593,32 @@ def test_rule_10_with_a_configured_two_thirds() -> None:
 @pytest.mark.parametrize(("text", "value"), [
     ("2/3", Fraction(2, 3)), ("50%", Fraction(1, 2)), ("0.5", Fraction(1, 2)),
     (" 3/4 ", Fraction(3, 4)), ("50 %", Fraction(1, 2)), ("50％", Fraction(1, 2)),
-    ("100%", Fraction(1)), ("1", Fraction(1)), ("66.5%", Fraction(133, 200))])
+    ("100%", Fraction(1)), ("1", Fraction(1)), ("66.5%", Fraction(133, 200)),
+    ("66.67%", Fraction(6667, 10000)), ("0.01%", Fraction(1, 10000)), (".5", Fraction(1, 2)),
+    ("0.6667", Fraction(6667, 10000)), ("999/999", Fraction(1)), ("1/100", Fraction(1, 100)),
+    ("２／３", Fraction(2, 3)), ("1/3", Fraction(1, 3))])
 def test_parse_threshold_shares(text: str, value: Fraction) -> None:
     assert parse_threshold(text, share=True) == value
 
 
 @pytest.mark.parametrize("text", [
-    "abc", "0", "0%", "150%", "1.5", "-1/2", "-50%", "", "1/0", "%", "nan", "inf"])
+    "abc", "0", "0%", "150%", "1.5", "-1/2", "-50%", "", "1/0", "%", "nan", "inf",
+    "1e-9", "1E-9", "5e-1", "1e-99999999", "1/00", "1/0000", "2/3/4", "1000/1001",
+    "66.667%", "0.12345", "1.0", "+1/2", "+50%", "1_0%", "50%%", "1 / 2", "0x1", "½",
+    "٥٠%", "50 %%", "5" * 50 + "%", "1/" + "9" * 50])
 def test_parse_threshold_refuses_bad_shares(text: str) -> None:
     with pytest.raises(ValueError, match="share"):
         parse_threshold(text, share=True)
 
 
 @pytest.mark.parametrize(("text", "value"), [
-    ("12", 12), ("0", 0), ("1000", 1000), (" 5 ", 5), ("１２", 12)])
+    ("12", 12), ("0", 0), ("1000", 1000), (" 5 ", 5), ("１２", 12), ("0012", 12)])
 def test_parse_threshold_whole_numbers(text: str, value: int) -> None:
     assert parse_threshold(text, share=False) == value
 
 
-@pytest.mark.parametrize("text", ["abc", "-1", "1001", "2.5", "1/2", "50%", "", "1e3"])
+@pytest.mark.parametrize("text", ["abc", "-1", "1001", "2.5", "1/2", "50%", "", "1e3",
+                                  "01000", "+5", "٥", "1_0", "9" * 5000])
 def test_parse_threshold_refuses_bad_whole_numbers(text: str) -> None:
     with pytest.raises(ValueError, match="Write a whole number from 0 to 1000."):
         parse_threshold(text, share=False)
@@ -617,7 +654,7 @@ def test_thresholds_from_text_reads_each_value_and_keeps_its_text() -> None:
     assert dict(t.text) == stored
 
 
-@pytest.mark.parametrize("bad", ["abc", "150%", "-1", "1/0"])
+@pytest.mark.parametrize("bad", ["abc", "150%", "-1", "1/0", "1e-9", "1/00"])
 def test_thresholds_from_text_keeps_the_default_for_an_unreadable_value(bad: str) -> None:
     t = Thresholds.from_text({"attendance": bad, "vote_share": bad, "batches_per_term": bad})
     assert t.attendance == Fraction(2, 3)

@@ -269,14 +269,40 @@ def test_an_unknown_relationship() -> None:
     assert (error.person, error.field) == (0, "relationship")
 
 
-@pytest.mark.parametrize("promoted", [0, 1, 30])
-def test_a_prefecture_approval_not_needed_is_refused(promoted: int) -> None:
-    nominees = [nominee(f"HR-{i:04d}") for i in range(promoted)]
-    nominees += [nominee("M-1", promotion=False), nominee("R-1", decision="rejected")]
+@pytest.mark.parametrize(("approved", "not_approved"), [
+    (0, 0), (1, 0), (29, 0), (29, 1), (0, 30), (15, 15)])
+def test_a_prefecture_approval_not_needed_is_refused(approved: int, not_approved: int) -> None:
+    # Rule 7 counts promotions put to the decision (rejected and deferred ones too); moves and
+    # nominees held back from the meeting do not count.
+    nominees = [nominee(f"HR-{i:04d}") for i in range(approved)]
+    nominees += [nominee(f"R-{i:04d}", decision="rejected" if i % 2 else "deferred")
+                 for i in range(not_approved)]
+    nominees += [nominee("M-1", promotion=False),
+                 nominee("N-1", decision="not_submitted")]
     error = only(record(*nominees, prefecture_approval_ref="州组字〔2026〕12号"))
     assert (error.person, error.field) == (None, "prefecture_approval_ref")
+    promoted = approved + not_approved
     assert error.message == (f"This batch promotes {promoted}, not more than 30: it needs no "
                              "prior approval. Remove the reference.")
+
+
+@pytest.mark.parametrize(("approved", "not_approved"), [(31, 0), (30, 1), (0, 31), (1, 30)])
+def test_a_prefecture_approval_counts_proposed_promotions(approved: int,
+                                                          not_approved: int) -> None:
+    nominees = [nominee(f"HR-{i:04d}") for i in range(approved)]
+    nominees += [nominee(f"R-{i:04d}", decision="rejected" if i % 2 else "deferred")
+                 for i in range(not_approved)]
+    result = parse(record(*nominees, prefecture_approval_ref="州组字〔2026〕12号"))
+    assert result.promoted == 31
+    assert result.prefecture_approval_ref == "州组字〔2026〕12号"
+
+
+def test_promoted_counts_promotions_put_to_the_decision() -> None:
+    result = parse(record(nominee("A"), nominee("B", decision="rejected"),
+                          nominee("C", decision="deferred"),
+                          nominee("D", decision="not_submitted"),
+                          nominee("E", promotion=False)))
+    assert result.promoted == 3
 
 
 def test_the_approval_limit_is_the_configured_one() -> None:
@@ -311,6 +337,61 @@ def test_a_meeting_outside_the_term(day: str) -> None:
     assert (error.person, error.field) == (None, "meeting_date")
     assert error.message == ("The meeting lies outside the term 第十五届 (2021-09-20 – "
                              "2026-09-19).")
+
+
+# --- meeting dates: the decision comes before the notice, and not in the future -------------
+
+def dated(data: object, latest: dt.date | None) -> list[FieldError]:
+    with pytest.raises(InvalidRecord) as exc:
+        parse_record(data, TERMS, promotions_without_approval=30, latest=latest)
+    return exc.value.errors
+
+
+def parses(data: object, latest: dt.date | None) -> RecordInput:
+    return parse_record(data, TERMS, promotions_without_approval=30, latest=latest)
+
+
+@pytest.mark.parametrize("latest", ["2026-03-10", "2026-03-11", "2026-09-19"])
+def test_a_meeting_on_or_before_the_latest_day(latest: str) -> None:
+    assert parses(record(), D(latest)).meeting_date == D("2026-03-10")
+
+
+@pytest.mark.parametrize("latest", ["2026-03-09", "2026-01-01"])
+def test_a_meeting_after_the_latest_day_is_refused(latest: str) -> None:
+    # `latest` is min(today, the notice's start): a meeting after the notice starts, or in the
+    # future, is refused the same way.
+    [error] = dated(record(), D(latest))
+    assert (error.person, error.field) == (None, "meeting_date")
+    assert error.message == ("The decision meeting comes before the notice and cannot lie in "
+                             f"the future: at the latest {latest}.")
+
+
+def test_without_a_latest_day_the_meeting_date_is_only_checked_against_the_term() -> None:
+    assert parses(record(meeting=meeting(date="2026-09-19")), None)
+
+
+@pytest.mark.parametrize("ballot_day", ["2026-03-10", "2026-03-12", "2026-03-20"])
+def test_a_ballot_between_the_meeting_and_the_latest_day(ballot_day: str) -> None:
+    data = record(ballot=ballot(date=ballot_day))
+    assert parses(data, D("2026-03-20")).ballot_date == D(ballot_day)
+
+
+@pytest.mark.parametrize(("ballot_day", "latest"), [
+    ("2026-03-09", "2026-03-20"),   # before the standing committee's meeting
+    ("2026-01-01", None),           # before the meeting, whatever the latest day
+    ("2026-03-21", "2026-03-20")])  # after the notice starts, or in the future
+def test_a_ballot_out_of_order_is_refused(ballot_day: str, latest: str | None) -> None:
+    data = record(ballot=ballot(date=ballot_day))
+    [error] = dated(data, D(latest) if latest else None)
+    assert (error.person, error.field) == (None, "ballot_date")
+    assert error.message.startswith("The full committee votes after the standing committee's "
+                                    "meeting (2026-03-10) and before the notice")
+
+
+def test_a_meeting_and_ballot_both_after_the_latest_day_are_both_named() -> None:
+    data = record(meeting=meeting(date="2026-03-10"), ballot=ballot(date="2026-03-12"))
+    assert [(e.person, e.field) for e in dated(data, D("2026-03-01"))] == [
+        (None, "meeting_date"), (None, "ballot_date")]
 
 
 @pytest.mark.parametrize("cadre_id", [None, ""])
