@@ -317,6 +317,7 @@ def approve_change(db: Session, change_id: int, actor: audit.Actor,
         _published(notice)
         if change.kind == ChangeKind.correction:
             _apply_correction(db, notice, change, today)
+            compliance.follow_correction(db, notice, actor)
         else:
             notice.status = NoticeStatus.withdrawn
             notice.withdrawn_reason = change.reason

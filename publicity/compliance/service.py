@@ -222,6 +222,27 @@ def write_record(db: Session, notice: Notice, data: RecordInput, actor: audit.Ac
                  nominees=len(data.nominees), batch_kind=data.batch_kind)
 
 
+def follow_correction(db: Session, notice: Notice, actor: audit.Actor) -> None:
+    """A published correction (更正) of a person's name or proposed post carries over to the
+    record of the same cadre (by `cadre_id`), so that the record keeps describing the notice
+    and supervisors see the corrected name. Part of the correction's transaction."""
+    record = db.get(ComplianceRecord, notice.id)
+    if record is None:
+        return
+    published = {p.cadre_id: p for p in notice.persons if p.cadre_id}
+    followed = []
+    for nominee in record.nominees:
+        person = published.get(nominee.cadre_id)
+        if person is None or nominee.decision != "approved":
+            continue
+        if (nominee.name, nominee.proposed_post) != (person.name, person.proposed_post):
+            nominee.name, nominee.proposed_post = person.name, person.proposed_post
+            followed.append(nominee.cadre_id)
+    if followed:
+        audit.record(db, actor, "compliance.corrected", f"notice:{notice.id}",
+                     cadre_ids=sorted(followed))
+
+
 def _draft(db: Session, notice_id: int, version: int | None) -> Notice:
     """The draft being changed, as the user saw it (`version`, when given)."""
     notice = db.get(Notice, notice_id)

@@ -729,6 +729,39 @@ def test_a_published_person_whose_nominee_has_another_name_blocks(app: Flask,
     assert status(app, notice_id) == "approved"
 
 
+def test_a_published_correction_carries_over_to_the_record(app: Flask,
+                                                          editors: Editors) -> None:
+    """A 更正 of a name or post keeps the record describing the notice (matched by cadre id),
+    so supervisors see the corrected name; the carry-over is audited."""
+    ed1, ed2 = editors
+    notice_id = publish_batch(app, editors, "C-1", "C-2", meeting="2026-11-20")
+    corrected = notice_input(dt.date(2026, 11, 30), person("干部C-1", cadre_id="C-1"),
+                             person("李更正", cadre_id="C-2", proposed_post="示例县水利局局长"))
+    with app.app_context():
+        change = service.propose_correction(db.session(), notice_id, corrected,
+                                            "姓名和拟任职务有误。", actor(app, ed1))
+        change_id = change.id
+    # Proposed, not approved: the record still holds what the meeting's paper said.
+    with app.app_context():
+        names = db.session().scalars(select(ComplianceNominee.name)
+                                     .order_by(ComplianceNominee.position)).all()
+    assert names == ["干部C-1", "干部C-2"]
+    assert audit_entries(app, "compliance.corrected") == []
+    with app.app_context():
+        service.approve_change(db.session(), change_id, actor(app, ed2), TODAY)
+    with app.app_context():
+        session = db.session()
+        rows = session.execute(select(ComplianceNominee.cadre_id, ComplianceNominee.name,
+                                      ComplianceNominee.proposed_post)
+                               .order_by(ComplianceNominee.position)).all()
+        check = compliance.check(session, session.get_one(Notice, notice_id))
+    assert [tuple(r) for r in rows] == [("C-1", "干部C-1", published("C-1").proposed_post),
+                                        ("C-2", "李更正", "示例县水利局局长")]
+    assert check.problems == []
+    assert [(target, details["cadre_ids"]) for _who, target, details
+            in audit_entries(app, "compliance.corrected")] == [(f"notice:{notice_id}", ["C-2"])]
+
+
 @pytest.mark.parametrize(("not_approved", "ref", "expected"), [
     (29, None, []),                      # 30 promotions proposed: at the limit
     (30, None, [7]),                     # 31, though only one was approved
