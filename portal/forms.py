@@ -36,6 +36,20 @@ ROLE_LABELS = {
 }
 
 
+def whole_number(raw: str | None, digits: int = 9) -> int | None:
+    """An id, version or rule number from a form or a query string: at most `digits` ASCII
+    digits, else None. (str.isdigit() also accepts '²' and '٣', on which int() fails.)"""
+    text = (raw or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
+
+
+def posted_version(raw: str | None) -> int:
+    """The version of a record a form was filled from; -1 (never a version, so the change is
+    refused as stale) when the form carries none that is readable."""
+    version = whole_number(raw)
+    return -1 if version is None else version
+
+
 class SubForm(Form):
     """A form nested in a FlaskForm (FormField, FieldList): a plain WTForms form would give
     WTForms' own messages ("Field cannot be longer than…") in English on every page; this one

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from portal import clock, db, workdays
 from portal.access import require_staff, roles_required
+from portal.forms import posted_version
 from portal.models import Role
 from publicity import queries, service
 from publicity.compliance import service as compliance
@@ -185,9 +186,8 @@ def edit(notice_id: int) -> Response | tuple[str, int]:
         return render_template("publicity/editor_form.html", form=form, notice=notice), 200
     if _checked(form) and (data := _validate(form)):
         try:
-            version = int(form.version.data) if (form.version.data or "").isdigit() else 0
             service.update_draft(db.session(), notice.id, data, require_staff().actor,
-                                 version, form.editor_note.data or "")
+                                 posted_version(form.version.data), form.editor_note.data or "")
         except service.PublicityError as exc:
             flash(message(exc), "error")
             return render_template("publicity/editor_form.html", form=form, notice=notice), 409

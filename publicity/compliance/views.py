@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from casework.supervision_views import Table, to_csv
 from portal import clock, db
 from portal.access import require_staff, roles_required
+from portal.forms import posted_version, whole_number
 from portal.models import Role
 from publicity.compliance import rules, service
 from publicity.compliance.forms import OverrideForm, RecordForm, SettingsForm, TermForm
@@ -69,9 +70,7 @@ LABELS = {"batch_kinds": BATCH_KINDS, "bodies": MEETING_BODIES, "nominators": NO
 
 def message(exc: ComplianceError) -> str:
     """The user-facing message of a refused compliance action."""
-    text = str(MESSAGES.get(exc.code, _l("The request could not be completed.")))
-    return text % {"most": exc.params.get("most", service.MAX_REASON)} if (
-        exc.code == "reason-too-long") else text
+    return str(MESSAGES.get(exc.code, _l("The request could not be completed."))) % exc.params
 
 
 def _notice_or_404(notice_id: int) -> Notice:
@@ -171,7 +170,7 @@ def record(notice_id: int) -> BaseResponse | tuple[str, int]:
     data, problems = _parse(session, form, notice)
     if not valid or data is None:
         return _record_page(form, notice, problems, 400)
-    version = int(form.version.data) if (form.version.data or "").isdigit() else 0
+    version = posted_version(form.version.data)
     try:
         service.save_record(session, notice.id, data, require_staff().actor, version)
     except ComplianceError as exc:
@@ -213,13 +212,10 @@ def override(notice_id: int) -> BaseResponse | tuple[str, int]:
     """Set one failing rule aside for this draft, with a written reason."""
     notice = _notice_or_404(notice_id)
     form = OverrideForm()
-    raw_rule = form.rule.data or ""
-    rule_number = int(raw_rule) if raw_rule.isdigit() and len(raw_rule) < 4 else 0
+    rule_number = whole_number(form.rule.data, 3) or 0
     # The draft the head reviewed; without one (a form from before, or tampered) nothing was
     # reviewed, which is refused like a draft changed since.
-    raw_version = form.version.data or ""
-    version = int(raw_version) if raw_version.isascii() and raw_version.isdigit() and len(
-        raw_version) < 10 else -1
+    version = posted_version(form.version.data)
     try:
         service.override(db.session(), notice.id, rule_number, form.reason.data or "",
                          require_staff().actor, version)
@@ -270,8 +266,8 @@ def _settings_form() -> SettingsForm:
 def _term_form() -> TermForm:
     """A blank form to add a term, or the term named by ?term=<id> to change it."""
     form = TermForm(formdata=None)
-    raw = request.args.get("term", "")
-    term = db.session().get(AppointmentTerm, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    term_id = whole_number(request.args.get("term"))
+    term = db.session().get(AppointmentTerm, term_id) if term_id is not None else None
     if term is not None:
         form.term_id.data = str(term.id)
         form.name.data = term.name
@@ -323,7 +319,7 @@ def save_term() -> BaseResponse | tuple[str, int]:
     form = TermForm()
     if form.validate_on_submit():
         raw = (form.term_id.data or "").strip()
-        term_id = (int(raw) if raw.isdigit() and len(raw) < 10 else 0) if raw else None
+        term_id = (whole_number(raw) or 0) if raw else None
         try:
             term = service.save_term(db.session(), term_id, form.name.data or "",
                                      form.starts_on.data, form.ends_on.data,
@@ -360,8 +356,8 @@ def _panel_args() -> tuple[AppointmentTerm | None, int, dict[str, str]]:
     raw_term = request.args.get("term", "").strip()
     if not raw_term:
         term = service.term_on(session, today)
-    elif raw_term.isdigit() and len(raw_term) < 10:
-        term = session.get(AppointmentTerm, int(raw_term))
+    elif (term_id := whole_number(raw_term)) is not None:
+        term = session.get(AppointmentTerm, term_id)
         if term is None:
             raise PanelArgsError(_("There is no such term."))
     else:

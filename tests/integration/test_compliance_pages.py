@@ -602,3 +602,41 @@ def test_row_numbers_that_are_not_small_ascii_numbers_never_crash_a_form(
     new = post(ed1, "/staff/publicity/new", {f"persons-{index}-name": "王立新", "save": "1"},
                "/staff/publicity/new")
     assert new.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "1" * 5000])
+def test_ids_and_versions_that_are_not_ascii_numbers_never_crash_a_page(
+        world: World, number: str) -> None:
+    """str.isdigit() accepts '²' and '٣', on which int() fails (and int() refuses 5000
+    digits): a tampered version, rule or term id is refused or ignored, never a 500."""
+    notice_id = world.draft()
+    ed1, head = world.client("ed1"), world.client("head")
+    path = f"/staff/publicity/{notice_id}/compliance"
+    record = post(ed1, path, {**record_form(world.version(notice_id)), "version": number})
+    assert record.status_code == 409  # no readable version: refused as a stale form
+    assert stored(world.app, notice_id) is None
+    edit = post(ed1, f"/staff/publicity/{notice_id}/edit", {
+        "title": "改过的标题", "issuer": NOTICE.issuer, "period_start": START.isoformat(),
+        "working_days": "5", "phone": NOTICE.phone, "letter_address": NOTICE.letter_address,
+        "visit_address": NOTICE.visit_address, "version": number, "save": "1",
+        **{f"persons-{i}-{k}": v for i, p in enumerate(NOTICE.persons)
+           for k, v in vars(p).items() if isinstance(v, str)}})
+    assert edit.status_code < 500
+    with world.app.app_context():
+        assert db.session().get_one(Notice, notice_id).title == NOTICE.title
+    record_clean_ok = post(ed1, path, record_form(world.version(notice_id), members_present="5"))
+    assert record_clean_ok.status_code == 303
+    review = f"/staff/publicity/{notice_id}/compliance/review"
+    for data in ({"rule": number, "reason": REASON, "version": str(world.version(notice_id))},
+                 {"rule": "1", "reason": REASON, "version": number}):
+        response = post(head, f"{review.removesuffix('/review')}/override", data, review)
+        assert response.status_code < 500
+    assert count(world.app, ComplianceOverride) == 0
+    root, sup = world.client("root"), world.client("sup")
+    assert root.get(f"/staff/admin/compliance?term={number}").status_code == 200
+    term = post(root, "/staff/admin/compliance/terms", {
+        "term_id": number, "name": "第十五届", "starts_on": "2031-01-01",
+        "ends_on": "2035-12-31", "leadership_posts": "100"},
+        "/staff/admin/compliance")
+    assert term.status_code < 500
+    assert sup.get(f"/staff/supervision/compliance?term={number}").status_code == 400
