@@ -140,6 +140,16 @@ def _code(member: StaffMember, step: int) -> str:
     return pyotp.TOTP(member.totp_secret).at(step * 30)
 
 
+def _fresh_step() -> int:
+    """The current TOTP step, with at least 10 s of it left: a test whose codes are meant to be
+    inside the clock tolerance (now-1 .. now+1) must not cross into the next step midway, where
+    `step - 1` would fall outside it and be refused as a wrong code instead of a replay."""
+    left = 30 - time.time() % 30
+    if left < 10:
+        time.sleep(left + 0.1)
+    return int(time.time() // 30)
+
+
 @pytest.mark.redis
 def test_passphrase_guessing_counts_only_failures_across_workers_on_redis(
         base: Base, redis_url: str) -> None:
@@ -149,7 +159,7 @@ def test_passphrase_guessing_counts_only_failures_across_workers_on_redis(
     a, b = another_instance(base.app, **settings), another_instance(base.app, **settings)
     member = create_member(base.app, f"u{secrets.token_hex(4)}", Role.supervisor.value)
     name, right = member.username, member.passphrase
-    step = int(time.time() // 30)
+    step = _fresh_step()
     # Every attempt from another address, alternating workers: only the account ties them.
     attempts = [
         (a, right[::-1], _code(member, step)),       # wrong passphrase
@@ -196,7 +206,7 @@ def test_a_totp_code_is_accepted_once_across_two_app_instances(base: Base) -> No
     a, b = another_instance(base.app), another_instance(base.app)
     member = create_member(base.app, f"u{secrets.token_hex(4)}", Role.org_handler.value)
     name, right = member.username, member.passphrase
-    step = int(time.time() // 30)
+    step = _fresh_step()
     assert _login(a, _address(), name, right, _code(member, step)) == 303
     # The same code on the other instance: refused, no session, recorded as a replay.
     assert _login(b, _address(), name, right, _code(member, step)) == 401
