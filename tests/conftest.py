@@ -7,8 +7,10 @@ PORTAL_TEST_REQUIRE_SERVICES=1 (as in .ci/run) a missing service fails the run i
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,9 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyotp
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.pool import NullPool
 
 from portal import create_app
 from portal.config import Config, InstanceSecrets
@@ -28,6 +32,29 @@ PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
 REQUIRE_SERVICES = os.environ.get("PORTAL_TEST_REQUIRE_SERVICES") == "1"
 PASSPHRASE = "correct horse battery staple orbit"
+
+
+# Every unit and integration test starts at this instant, with the clock running from there
+# (time-machine), so no test reads the real date. A Wednesday, a working day of a loaded year.
+# CI runs those tiers again at other instants (`make test-dates`, tests/clock_scenarios.py):
+# a test that silently depends on "today" fails there.
+DEFAULT_NOW = "2026-11-04T10:00:00+08:00"
+
+
+def clock_start() -> dt.datetime:
+    """The instant the clock of each unit and integration test starts at (PORTAL_TEST_NOW)."""
+    value = os.environ.get("PORTAL_TEST_NOW") or DEFAULT_NOW
+    start = dt.datetime.fromisoformat(value)
+    if start.tzinfo is None:
+        raise pytest.UsageError(f"PORTAL_TEST_NOW needs a UTC offset: {value!r}")
+    return start
+
+
+@pytest.fixture
+def pinned_clock() -> Iterator[time_machine.Coordinates]:
+    """The clock of one test: starts at clock_start() and runs (the tiers' autouse fixture)."""
+    with time_machine.travel(clock_start(), tick=True) as traveller:
+        yield traveller
 
 
 def missing_service(variable: str, what: str) -> None:
@@ -87,31 +114,95 @@ def config_for_tests(tmp_path: Path, database_url: str, **changes: object) -> Co
 
 
 def _wipe(app: Flask) -> None:
+    """Delete every row of the app's database (the reliability tier's shared-schema apps)."""
     from portal.db import Base
 
     engine = app.extensions["portal.engine"]
     with engine.begin() as conn:
+        present = set(inspect(conn).get_table_names())
         for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+            if table.name in present:
+                conn.execute(table.delete())
+    engine.dispose()
+
+
+def _init_database(tmp_path: Path, database_url: str) -> None:
+    """Run `portal init` once on an empty database (what every test's database starts from)."""
+    app = create_app(config_for_tests(tmp_path, database_url))
+    result = app.test_cli_runner().invoke(args=["portal", "init"])
+    assert result.exit_code == 0, result.output
+    app.extensions["portal.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised SQLite database, migrated once per run; each test gets a copy of it."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "portal.db"
+    _init_database(folder, f"sqlite:///{path}")
+    # The engine is disposed, so the write-ahead log is checkpointed into the file.
+    assert not (folder / "portal.db-wal").exists() or not (folder / "portal.db-wal").stat().st_size
+    return path
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The rows `portal init` leaves in a database, to restore between tests."""
+
+    tables: tuple[str, ...]  # every table, parents first
+    rows: dict[str, list[dict[str, object]]]
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_schema_url: str, tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """The shared PostgreSQL schema, migrated once per run, and what `portal init` put in it."""
+    from portal.db import Base
+
+    _init_database(tmp_path_factory.mktemp("pg-template"), pg_schema_url)
+    engine = create_engine(_psycopg_url(pg_schema_url))
+    tables = tuple(t.name for t in Base.metadata.sorted_tables)
+    with engine.connect() as conn:
+        rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select())]
+                for t in Base.metadata.sorted_tables}
+    engine.dispose()
+    return Snapshot(tables, {name: found for name, found in rows.items() if found})
+
+
+def _restore(url: str, snapshot: Snapshot) -> None:
+    """Empty every table of the shared schema and put back what `portal init` made."""
+    from portal.db import Base
+
+    engine = create_engine(_psycopg_url(url), poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in snapshot.tables)))
+        for name, rows in snapshot.rows.items():
+            conn.execute(Base.metadata.tables[name].insert(), rows)
     engine.dispose()
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Factory: an initialised app (`portal init` run) with optional config changes."""
+def make_app(request: pytest.FixtureRequest, tmp_path: Path,
+             database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Factory: an initialised app (as after `portal init`) with optional config changes.
+
+    The schema is migrated once per run: a test's SQLite database is a copy of the session's
+    template, and the shared PostgreSQL schema is emptied and given back the initial rows. The
+    instance secrets are the test's own (nothing `portal init` stores depends on them).
+    """
+    if database_url.startswith("sqlite"):
+        shutil.copyfile(request.getfixturevalue("sqlite_template"),
+                        database_url.removeprefix("sqlite:///"))
+    else:
+        _restore(database_url, request.getfixturevalue("pg_template"))
     made: list[Flask] = []
 
     def make(**changes: object) -> Flask:
         app = create_app(config_for_tests(tmp_path, database_url, **changes))
-        result = app.test_cli_runner().invoke(args=["portal", "init"])
-        assert result.exit_code == 0, result.output
         made.append(app)
         return app
 
     yield make
-    if made:
-        _wipe(made[0])
-    for app in made[1:]:
+    for app in made:
         app.extensions["portal.engine"].dispose()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import re
+import time
 from pathlib import Path
 
 import pyotp
@@ -80,15 +81,16 @@ def test_a_code_is_accepted_once(client: FlaskClient, auth: AuthActions, make_st
     assert auth.login(carol, code=code).status_code == 401
 
 
-def _login_in_fresh_process(args: tuple[str, str, str, str, str]) -> bool:
-    """Runs in a separate process: its own app, engine and connections."""
-    instance, url, username, passphrase, code = args
+def _login_in_fresh_process(args: tuple[str, str, str, str, str, float]) -> bool:
+    """Runs in a separate process: its own app, engine and connections, and the test's clock
+    (a pinned clock does not cross into a new process by itself)."""
+    instance, url, username, passphrase, code, now = args
     from portal import create_app
     from portal.config import Config
 
     app = create_app(Config(instance_path=Path(instance), database_url=url, testing=True,
                             staff_kdf_time_cost=1, staff_kdf_memory_kib=8))
-    with app.app_context():
+    with time_machine.travel(now, tick=True), app.app_context():
         try:
             accounts.login(db.session(), username, passphrase, code)
         except accounts.LoginFailed:
@@ -100,7 +102,7 @@ def test_a_code_is_accepted_once_across_processes(app: Flask, make_staff) -> Non
     dave = make_staff("dave", "supervisor")
     code = dave.next_code()
     cfg = app.extensions["portal.config"]
-    job = (str(cfg.instance_path), cfg.database_url, "dave", dave.passphrase, code)
+    job = (str(cfg.instance_path), cfg.database_url, "dave", dave.passphrase, code, time.time())
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         outcomes = pool.map(_login_in_fresh_process, [job, job])
     assert sorted(outcomes) == [False, True]

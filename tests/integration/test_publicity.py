@@ -105,7 +105,6 @@ def post_form(client: FlaskClient, path: str, form_page: str, data: dict[str, ob
 # --- the workflow --------------------------------------------------------------------------
 
 def test_four_eyes_approval_through_the_editor_pages(app: Flask, editors) -> None:
-    ed1, ed2 = (editor_client(app, e) for e in editors)
     form = {
         "title": "中共示例县委组织部干部任前公示", "issuer": "中共示例县委组织部",
         "period_start": "2026-11-30", "working_days": "5", "phone": "0000-12380",
@@ -116,7 +115,8 @@ def test_four_eyes_approval_through_the_editor_pages(app: Flask, editors) -> Non
         "persons-0-party": "2001-06", "persons-0-current_post": "示例镇镇长",
         "persons-0-proposed_post": "示例镇党委书记", "save": "1",
     }
-    with at(dt.date(2026, 11, 27)):
+    with at(dt.date(2026, 11, 27)):  # the editors log in on that day too
+        ed1, ed2 = (editor_client(app, e) for e in editors)
         created = post_form(ed1, "/staff/publicity/new", "/staff/publicity/new", form)
         assert created.status_code == 303
         notice_id = int(created.headers["Location"].rstrip("/").split("/")[-1])

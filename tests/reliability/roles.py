@@ -196,6 +196,7 @@ def initialised_app(url: str, tmp: Path, **changes: object) -> Iterator[Flask]:
     "workers") come from :func:`another_instance`.
     """
     app = create_app(config_for_tests(tmp, url, **changes))
+    _wipe(app)  # the integration tier leaves its last test's rows in the shared schema
     result = app.test_cli_runner().invoke(args=["portal", "init"])
     assert result.exit_code == 0, result.output
     try:
