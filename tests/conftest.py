@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
-from portal import create_app
+from application import create_app
 from portal.config import Config, InstanceSecrets
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")

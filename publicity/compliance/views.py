@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
-from casework.supervision_views import Table, to_csv
 from portal import clock, db
 from portal.access import require_staff, roles_required
 from portal.forms import posted_version, whole_number
 from portal.models import Role
+from portal.tables import Table, to_csv
 from publicity.compliance import rules, service
 from publicity.compliance.forms import OverrideForm, RecordForm, SettingsForm, TermForm
 from publicity.compliance.models import AppointmentTerm, ComplianceRecord
