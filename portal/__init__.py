@@ -136,6 +136,9 @@ def register_blueprints(app: Flask, features: Sequence[Feature]) -> None:
         app.register_blueprint(blueprint)
     app.add_url_rule("/favicon.ico", "favicon", _no_favicon)
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
+    # The layout's home link: the public home page a feature serves, else the staff home.
+    app.jinja_env.globals["home_endpoint"] = next(
+        (f.home for f in features if f.home), "auth.home")
     # Templates link to other packages' pages only once those pages exist.
     app.jinja_env.globals["has_endpoint"] = app.view_functions.__contains__
 

@@ -20,6 +20,8 @@ class Feature:
     """One feature package's registrations."""
 
     name: str
+    # The endpoint of the public home page, if this feature serves it (else the staff home).
+    home: str | None = None
     blueprints: Sequence[Blueprint] = ()
     commands: Sequence[click.Command] = ()
     init_steps: Sequence[Step] = ()

@@ -12,6 +12,7 @@ from publicity.views import bp as public_bp
 
 feature = Feature(
     name="publicity",
+    home="publicity.home",
     blueprints=(public_bp, editor_bp, compliance_bp),
     commands=(notices_cli,),
     demo_loaders=(demo.load,),

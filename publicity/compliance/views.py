@@ -279,7 +279,7 @@ def _term_form() -> TermForm:
 def _admin_page(settings_form: SettingsForm | None = None, term_form: TermForm | None = None,
                 status: int = 200) -> tuple[str, int]:
     return render_template(
-        "portal/admin_compliance.html", terms=service.terms(db.session()),
+        "publicity/admin_compliance.html", terms=service.terms(db.session()),
         settings_form=settings_form or _settings_form(), term_form=term_form or _term_form(),
         rules_by_number={r.number: r for r in rules.RULES}), status
 
