@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 import casework.models  # noqa: F401
+import intake.models  # noqa: F401
 import publicity.compliance.models  # noqa: F401
 import publicity.models  # noqa: F401
 from portal import state
