@@ -64,6 +64,7 @@ bench: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Extract new strings; then translate them in translations/zh_CN/LC_MESSAGES/messages.po.
 extract: install-test

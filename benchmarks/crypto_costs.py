@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Table
+from portal import state
 
 SECTION = "crypto"
 
@@ -64,9 +65,10 @@ def run(table: Table, runs: int) -> None:
     """Time the crypto seam and the evidence cleaner at production parameters; add rows."""
     from argon2.low_level import Type, hash_secret_raw
 
+    from application import create_app
     from casework import content
     from intake import evidence, receipts
-    from portal import create_app, crypto
+    from portal import crypto
     from portal.config import Config, InstanceSecrets
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,4 +124,4 @@ def run(table: Table, runs: int) -> None:
         table.add(SECTION, f"12-megapixel JPEG ({len(photo) / 1e6:.1f} MB): metadata removal "
                   f"({', '.join(cleaned.removed)}), then full decode check",
                   f"{clean_ms:.0f} ms (segment strip alone {strip_ms:.1f} ms)")
-        app.extensions["portal.engine"].dispose()
+        state.engine(app).dispose()

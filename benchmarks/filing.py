@@ -41,6 +41,7 @@ from werkzeug.test import encode_multipart
 from benchmarks import common
 from benchmarks.common import Table
 from benchmarks.http_load import RAISED_LIMIT
+from portal import state
 
 CONCURRENCY = 4
 PHOTO_BYTES = 1_000_000
@@ -260,7 +261,8 @@ def python_heap_peak(pdf: bytes, warm: bytes, workdir: Path) -> float:
     memory) at the peak of filing `pdf` through the real view, in-process on SQLite."""
     import tracemalloc
 
-    from portal import accounts, create_app, db
+    from application import create_app
+    from portal import accounts, db
     from portal.config import Config, InstanceSecrets
 
     base = workdir / "filing-heap"
@@ -304,5 +306,5 @@ def python_heap_peak(pdf: bytes, warm: bytes, workdir: Path) -> float:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    app.extensions["portal.engine"].dispose()
+    state.engine(app).dispose()
     return peak / 1024 / 1024

@@ -53,6 +53,7 @@ from flask.testing import FlaskClient
 from benchmarks import common, supervision
 from benchmarks.common import Table
 from benchmarks.notice_data import PLANTED_NAMES, PLANTED_UNITS, load_notices
+from portal import http_cache, state
 
 PG_DB = "bench_growth"
 SIZES: tuple[tuple[int, int], ...] = ((1_000, 10_000), (10_000, 100_000), (100_000, 1_000_000))
@@ -197,7 +198,7 @@ def _prepare(db: str, notices: int, cases: int, opts: Options) -> Loaded:
     result = app.test_cli_runner().invoke(args=["queues", "init"])
     if result.exit_code != 0:
         raise RuntimeError(f"queues init: {result.output}")
-    app.extensions["portal.engine"].dispose()
+    state.engine(app).dispose()
     return Loaded(db, notices, cases, url, app, today, sup_secret, org_secret)
 
 
@@ -252,7 +253,7 @@ def _getter(client: FlaskClient, paths: list[str], kind: str = "text/html"
 
 
 def _uncached(client: FlaskClient) -> None:
-    client.application.extensions["portal.render_cache"].clear()
+    http_cache.render_cache(client.application).clear()
 
 
 def _paths(case_no: str, closed: list[int], year: int) -> dict[str, tuple[str, list[str]]]:
@@ -276,12 +277,12 @@ def measure(loaded: Loaded, opts: Options, plans: list[str] | None) -> Point:
     t0 = time.perf_counter()
     app = loaded.app
     case_no = _file_real_case(app)
-    app.extensions["portal.engine"].dispose()
+    state.engine(app).dispose()
     clients = {"public": app.test_client(),
                "handler": _login(app, HANDLER, loaded.handler_secret),
                "supervisor": supervision.login(app, loaded.supervisor_secret)}
     point = Point(loaded.db, loaded.notices, loaded.cases, loaded.load_s)
-    engine = app.extensions["portal.engine"]
+    engine = state.engine(app)
     baseline = _getter(clients["supervisor"], [BASELINE])
     for figure, (who, paths) in _paths(case_no, loaded.closed, loaded.today.year).items():
         # The warm-up takes the last path; the timed runs take the others in turn, each

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from benchmarks import common
 from benchmarks.common import Table
 from benchmarks.notice_data import PLANTED_NAMES, NoticeData, load_notices
+from portal import state
 
 NOTICES = 10_000
 THREADS, CONNECTIONS = 2, 10
@@ -54,7 +55,8 @@ def prepare(db: str, workdir: Path) -> Portal:
     init`, NOTICES published notices. The server's environment raises the report limits (the
     filing benchmark files from one address) and allows plain-HTTP cookies; nothing else
     differs from production defaults."""
-    from portal import accounts, clock, create_app
+    from application import create_app
+    from portal import accounts, clock
     from portal import db as portal_db
     from portal.config import Config
 
@@ -76,7 +78,7 @@ def prepare(db: str, workdir: Path) -> Portal:
     if result.exit_code != 0:
         raise RuntimeError(f"queues init: {result.output}")
     category = common.category_id(app, "discipline")
-    app.extensions["portal.engine"].dispose()
+    state.engine(app).dispose()
     engine = common.loader_engine(url)
     data = load_notices(engine, NOTICES, today)
     common.fix_sequences(engine)

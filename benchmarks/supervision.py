@@ -56,7 +56,8 @@ from sqlalchemy import Index, create_engine, event, insert, text  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
 from sqlalchemy.schema import CreateIndex, DropIndex  # noqa: E402
 
-from portal import create_app  # noqa: E402
+from application import create_app  # noqa: E402
+from portal import state  # noqa: E402
 from portal.config import Config, InstanceSecrets  # noqa: E402
 
 BUDGET_MS = 500.0
@@ -588,13 +589,13 @@ class Result:
 def measure(db: str, n: int, args: argparse.Namespace) -> Result:
     url = fresh_database(db, n)
     app, secret = make_app(url)
-    tz = ZoneInfo(app.extensions["portal.config"].timezone)
+    tz = ZoneInfo(state.config(app).timezone)
     today = dt.datetime.now(tz).date()
     loaded = load_data(url, n, today)
     # The bulk load leaves gigabytes of dirty pages behind; have the kernel write them out now,
     # not while the first figure is being timed.
     os.sync()
-    engine: Engine = app.extensions["portal.engine"]
+    engine: Engine = state.engine(app)
     engine.dispose()  # no connection opened before the load sees stale statistics
     client = login(app, secret)
     q = f"from={args.start}&to={args.end}"

@@ -7,9 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
-    MultipleFileField,
     SelectField,
     StringField,
     TextAreaField,
@@ -179,37 +177,3 @@ class SearchForm(FlaskForm):
 
     name = StringField(_l("Name of the person concerned"), filters=[_clean],
                        validators=[DataRequired(), Length(max=50)])
-
-
-class RegisterForm(FlaskForm):
-    """A report received by phone, letter or visit."""
-
-    channel = SelectField(_l("Received by"))
-    category = SelectField(_l("Category"), coerce=int)
-    person_1 = StringField(_l("Person concerned"), filters=[_clean],
-                           validators=[Optional(), Length(max=50)])
-    unit_1 = StringField(_l("Their work unit and post"), filters=[_clean],
-                         validators=[Optional(), Length(max=100)])
-    person_2 = StringField(_l("Another person concerned"), filters=[_clean],
-                           validators=[Optional(), Length(max=50)])
-    unit_2 = StringField(_l("Their work unit and post"), filters=[_clean],
-                         validators=[Optional(), Length(max=100)])
-    event_time = StringField(_l("When"), filters=[_clean],
-                             validators=[Optional(), Length(max=100)])
-    event_place = StringField(_l("Where"), filters=[_clean],
-                              validators=[Optional(), Length(max=200)])
-    facts = TextAreaField(_l("What the reporter said"), filters=[_clean], validators=_TEXT)
-    witnesses = TextAreaField(_l("Witnesses and evidence"), filters=[_clean],
-                              validators=[Optional(), Length(max=2000)])
-    reporter_name = StringField(_l("Reporter's name (real-name report only)"),
-                                filters=[_clean], validators=[Optional(), Length(max=50)])
-    reporter_phone = StringField(_l("Reporter's telephone"), filters=[_clean],
-                                 validators=[Optional(), Length(max=30)])
-    reporter_unit = StringField(_l("Reporter's work unit or address"), filters=[_clean],
-                                validators=[Optional(), Length(max=100)])
-    files = MultipleFileField(_l("Evidence handed in or scanned (optional)"))
-    concerns_leader = BooleanField(_l("The report concerns the principal leader of this body "
-                                      "(it goes to the level above, which this queue cannot "
-                                      "open)"))
-    give_receipt = BooleanField(_l("Give the reporter a receipt code to follow the case"))
-    form_token = HiddenField(validators=[DataRequired(), Length(min=20, max=64)])

@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework import content, queues
 from casework.models import Case, Queue, QueueEpoch, QueueGrant
 from casework.queues import QueueError
-from portal import accounts, audit, clock, crypto
+from portal import accounts, audit, clock, crypto, state
 from portal.db import transaction
 from portal.models import StaffUser
 
@@ -155,7 +154,7 @@ def rotation_due(db: Session, queue: Queue, today: dt.date) -> bool:
     epoch = queues.current_epoch(db, queue)
     if epoch is None:
         return False
-    days = current_app.extensions["portal.config"].rotation_days
+    days = state.config().rotation_days
     return (today - epoch.created_at.astimezone(clock.zone()).date()).days >= days
 
 

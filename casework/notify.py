@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from casework import deadlines, queues
 from casework.models import Case, CaseDeadline, DeadlineState, DigestSent, Queue
-from portal import audit
+from portal import audit, state
 from portal.config import Config
 from portal.db import transaction
 
@@ -50,7 +50,7 @@ class QueueDue:
 
 def _config() -> Config | None:
     """The mail settings, or None when mail is off (no SMTP host)."""
-    cfg: Config = current_app.extensions["portal.config"]
+    cfg: Config = state.config()
     return cfg if cfg.smtp_host else None
 
 

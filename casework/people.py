@@ -12,12 +12,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from casework.models import Case, PersonIndex
-from portal import crypto
+from portal import crypto, state
 
 # Spaces and the separators of transcribed names (阿不都·热合曼, ·, •, ・, -).
 _IGNORED = re.compile(r"[\s·•・‧∙.\-]+")
@@ -33,7 +32,7 @@ def token(queue_slug: str, name: str) -> str | None:
     normal = normalize(name)
     if not normal:
         return None
-    pepper = current_app.extensions["portal.secrets"].receipt_pepper
+    pepper = state.secrets().receipt_pepper
     return crypto.mac(pepper, "person-index", queue_slug, normal).hex()
 
 

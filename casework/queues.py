@@ -13,7 +13,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +25,7 @@ from casework.models import (
     QueueGrant,
     RecoveryKey,
 )
-from portal import accounts, audit, crypto
+from portal import accounts, audit, crypto, state
 from portal.db import transaction
 from portal.models import AccountStatus, Role, StaffRole, StaffUser
 
@@ -91,7 +90,7 @@ class QueueError(Exception):
 
 
 def mac_key() -> bytes:
-    return current_app.extensions["portal.secrets"].pubkey_mac_key
+    return state.secrets().pubkey_mac_key
 
 
 def epoch_owner(queue: Queue, epoch: int) -> str:

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
+from casework import events
 from casework.models import (
     NO_DUE,
     Case,
@@ -31,9 +32,8 @@ from casework.models import (
     EvidenceChunk,
     EvidenceFile,
     PersonIndex,
-    ReporterSession,
 )
-from portal import audit
+from portal import audit, state
 from portal.db import checkpoint_wal, transaction
 
 # Cases purged per transaction: a long backlog never holds the write lock for long.
@@ -45,7 +45,7 @@ FINAL_STATES = (CaseState.closed, CaseState.not_accepted, CaseState.withdrawn,
 
 def cutoff(today: dt.date) -> dt.date:
     """The latest closing day whose cases are due for purging on `today`."""
-    return today - dt.timedelta(days=current_app.extensions["portal.config"].retention_days)
+    return today - dt.timedelta(days=state.config().retention_days)
 
 
 def _due(last_day: dt.date) -> tuple[ColumnElement[bool], ...]:
@@ -64,8 +64,10 @@ def _purge_batch(db: Session, last_day: dt.date, actor: audit.Actor) -> int:
     db.execute(delete(EvidenceChunk).where(EvidenceChunk.file_id.in_(files)))
     db.execute(delete(EvidenceFile).where(EvidenceFile.case_id.in_(ids)))
     db.execute(delete(CaseEntry).where(CaseEntry.case_id.in_(ids)))
-    db.execute(delete(ReporterSession).where(ReporterSession.case_id.in_(ids)))
     db.execute(delete(PersonIndex).where(PersonIndex.case_id.in_(ids)))
+    # Reporter sessions are intake's: it subscribes and ends them in this transaction.
+    events.cases_purged.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                             db=db, case_ids=ids)
     db.execute(update(CaseEvent).where(CaseEvent.case_id.in_(ids), CaseEvent.reason.is_not(None))
                .values(reason=None))
     # A clock still running (an owed real-name notice) can no longer be met: it stops, so the

@@ -6,9 +6,7 @@ CSV and the trend charts are SVG images drawn on the server.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +26,7 @@ from casework.models import Channel, Queue
 from portal import clock, db
 from portal.access import roles_required
 from portal.models import Role
+from portal.tables import Table, to_csv
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
 
@@ -82,16 +81,6 @@ def _checked_request() -> Request:
 
 TABLE_NAMES = ("counts", "durations", "deadlines", "overdue", "due-soon", "handlers", "findings",
                "publicity", "objections", "trend")
-
-
-@dataclass(frozen=True)
-class Table:
-    """One table of the page: a title, column headers and rows (also its CSV)."""
-
-    name: str
-    title: str
-    headers: Sequence[str]
-    rows: list[list[object]]
 
 
 def _num(value: float | None) -> str:
@@ -237,25 +226,6 @@ def dashboard() -> tuple[str, int]:
 
 
 # Spreadsheets run a cell that starts like a formula; such cells get a leading apostrophe.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text, never evaluates."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
-
-
-def to_csv(table: Table) -> bytes:
-    """UTF-8 with a BOM, so Excel opens Chinese correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([safe_cell(h) for h in table.headers])
-    for row in table.rows:
-        writer.writerow([safe_cell(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
 @bp.route("/<name>.csv")
 @roles_required(*VIEWERS)
 def table_csv(name: str) -> Response:

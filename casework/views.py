@@ -27,7 +27,6 @@ from casework.forms import (
     OutsideForm,
     ReasonForm,
     RefuseForm,
-    RegisterForm,
     SearchForm,
     SignOffForm,
     TextForm,
@@ -56,12 +55,9 @@ from casework.models import (
     EvidenceFile,
     Queue,
 )
-from intake import receipts
-from intake import service as intake
-from intake.forms import localized
-from intake.views import chosen_files, read_evidence
-from portal import accounts, clock, crypto, db
+from portal import accounts, clock, db
 from portal.access import require_staff, roles_required
+from portal.i18n import localized
 from portal.models import Role
 from publicity.models import NoticePerson
 
@@ -81,7 +77,9 @@ def _labels() -> dict[str, object]:
             "feedback_channel_labels": FEEDBACK_CHANNEL_LABELS, "outcome_labels": OUTCOME_LABELS}
 
 
-def _queue_of_request(staff: accounts.CurrentStaff) -> Queue:
+def queue_of_request(staff: accounts.CurrentStaff) -> Queue:
+    """The queue asked for in the query string, if the member is in it; else their first (404:
+    no queue at all)."""
     mine = queries.member_queues(db.session(), staff.roles)
     if not mine:
         abort(404, description="no-queue")
@@ -109,7 +107,7 @@ def cases() -> str:
     if not queries.member_queues(session, staff.roles):
         # An escalation handler before the escalation queue is configured.
         return render_template("casework/no_queue.html")
-    queue = _queue_of_request(staff)
+    queue = queue_of_request(staff)
     if not queues.holds_key(session, staff.user_id, queue):
         # A role without the queue's key sees no case, not even metadata or name matches.
         return render_template("casework/no_queue.html", no_key=True,
@@ -516,7 +514,7 @@ def export_case(case_no: str) -> Response | tuple[str, int]:
 def handover() -> Response | tuple[str, int]:
     """Hand every open case of one handler to another (heads)."""
     session, staff = db.session(), require_staff()
-    queue = _queue_of_request(staff)
+    queue = queue_of_request(staff)
     form = HandoverForm()
     choices = [SelectChoice(u.id, u.username) for u in queues.members(session, queue)]
     form.from_user.choices = form.to_user.choices = choices
@@ -534,61 +532,6 @@ def handover() -> Response | tuple[str, int]:
         return redirect(url_for("casework.cases", queue=queue.slug), code=303)
     flash(_("%(n)d case(s) handed over.", n=moved), "ok")
     return redirect(url_for("casework.cases", queue=queue.slug), code=303)
-
-
-@bp.route("/register", methods=["GET", "POST"])
-@roles_required(*QUEUE_ROLES)
-def register() -> Response | tuple[str, int]:
-    """Register a report received by telephone, letter or visit (encrypted like a web one)."""
-    session, staff = db.session(), require_staff()
-    queue = _queue_of_request(staff)
-    if not queues.holds_key(session, staff.user_id, queue):
-        return render_template("casework/no_queue.html", no_key=True, queues=[]), (
-            403 if request.method == "POST" else 200)
-    form = RegisterForm()
-    form.channel.choices = [SelectChoice(c, CHANNEL_LABELS[c])
-                            for c in (Channel.phone, Channel.letter, Channel.visit)]
-    form.category.choices = [SelectChoice(c.id, localized(c.name_zh, c.name_en))
-                             for c in intake.active_categories(session)]
-    escalation = intake.escalation_queue(session)
-    if escalation is None or not intake.queue_is_open(session, escalation):
-        del form.concerns_leader  # asked only while the level above can take reports
-    if request.method == "GET":
-        form.form_token.data = crypto.random_token(24)
-        return render_template("casework/register.html", form=form, queue=queue), 200
-    if not form.validate_on_submit():
-        return render_template("casework/register.html", form=form, queue=queue), 400
-    files, errors, status = read_evidence(chosen_files())
-    if errors:
-        form.files.errors = errors
-        return render_template("casework/register.html", form=form, queue=queue), status
-    concerns_leader = bool(getattr(form, "concerns_leader", None) and form.concerns_leader.data)
-    target = escalation if concerns_leader and escalation is not None else queue
-    persons = tuple(intake.Person(name=n, post=u) for n, u in (
-        (form.person_1.data, form.unit_1.data), (form.person_2.data, form.unit_2.data)) if n)
-    identity = (intake.Identity(form.reporter_name.data, form.reporter_phone.data or "",
-                                form.reporter_unit.data or "")
-                if form.reporter_name.data else None)
-    report = intake.ReportInput(
-        category_id=form.category.data or 0, facts=form.facts.data or "", persons=persons,
-        event_time=form.event_time.data or "", event_place=form.event_place.data or "",
-        witnesses=form.witnesses.data or "", identity=identity,
-        concerns_leader=concerns_leader, channel=Channel(form.channel.data))
-    try:
-        case_no, receipt = intake.register_report(session, staff.actor, target, report, files,
-                                                  form.form_token.data or "",
-                                                  bool(form.give_receipt.data))
-    except intake.AlreadyFiled:
-        flash(_("This form was already submitted; the case was registered once."), "error")
-        return redirect(url_for("casework.cases", queue=queue.slug), code=303)
-    except intake.IntakeError as exc:
-        form.category.errors = [case_error(exc.code)[0] if exc.code != "queue-closed"
-                                else _("Your queue cannot receive cases yet (no keys).")]
-        return render_template("casework/register.html", form=form, queue=queue), 409
-    notify_arrival(target.id)
-    return render_template("casework/registered.html", case_no=case_no, target=target,
-                           receipt=receipts.grouped(receipt) if receipt else None,
-                           queue=queue), 200
 
 
 def notify_arrival(queue_id: int) -> None:

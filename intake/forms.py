@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,8 +25,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from casework.forms import MAX_TEXT
 from casework.models import Category
 from portal.forms import SubForm
+from portal.i18n import localized
 
 MAX_PERSONS = 3
 MIN_FACTS = 10
@@ -46,11 +47,6 @@ class PersonForm(SubForm):
     name = StringField(_l("Name"), filters=[_clean], validators=[Optional(), Length(max=50)])
     unit = StringField(_l("Work unit"), filters=[_clean], validators=[Optional(), Length(max=100)])
     post = StringField(_l("Post"), filters=[_clean], validators=[Optional(), Length(max=100)])
-
-
-def localized(zh: str, en: str) -> str:
-    """The Chinese or English label of a data row, in the page language."""
-    return en if str(get_locale()) == "en" else zh
 
 
 def subtype_choices(categories: list[Category]) -> dict[str, list[SelectChoice]]:
@@ -148,3 +144,39 @@ class WithdrawForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Ending the reporter session."""
+
+
+class RegisterForm(FlaskForm):
+    """A report received by phone, letter or visit."""
+
+    channel = SelectField(_l("Received by"))
+    category = SelectField(_l("Category"), coerce=int)
+    person_1 = StringField(_l("Person concerned"), filters=[_clean],
+                           validators=[Optional(), Length(max=50)])
+    unit_1 = StringField(_l("Their work unit and post"), filters=[_clean],
+                         validators=[Optional(), Length(max=100)])
+    person_2 = StringField(_l("Another person concerned"), filters=[_clean],
+                           validators=[Optional(), Length(max=50)])
+    unit_2 = StringField(_l("Their work unit and post"), filters=[_clean],
+                         validators=[Optional(), Length(max=100)])
+    event_time = StringField(_l("When"), filters=[_clean],
+                             validators=[Optional(), Length(max=100)])
+    event_place = StringField(_l("Where"), filters=[_clean],
+                              validators=[Optional(), Length(max=200)])
+    facts = TextAreaField(_l("What the reporter said"), filters=[_clean], validators=[
+        DataRequired(_l("This field is required.")),
+        Length(max=MAX_TEXT, message=_l("At most %(max)d characters."))])
+    witnesses = TextAreaField(_l("Witnesses and evidence"), filters=[_clean],
+                              validators=[Optional(), Length(max=2000)])
+    reporter_name = StringField(_l("Reporter's name (real-name report only)"),
+                                filters=[_clean], validators=[Optional(), Length(max=50)])
+    reporter_phone = StringField(_l("Reporter's telephone"), filters=[_clean],
+                                 validators=[Optional(), Length(max=30)])
+    reporter_unit = StringField(_l("Reporter's work unit or address"), filters=[_clean],
+                                validators=[Optional(), Length(max=100)])
+    files = MultipleFileField(_l("Evidence handed in or scanned (optional)"))
+    concerns_leader = BooleanField(_l("The report concerns the principal leader of this body "
+                                      "(it goes to the level above, which this queue cannot "
+                                      "open)"))
+    give_receipt = BooleanField(_l("Give the reporter a receipt code to follow the case"))
+    form_token = HiddenField(validators=[DataRequired(), Length(min=20, max=64)])

@@ -19,7 +19,7 @@ import time
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 
-from portal import crypto
+from portal import crypto, state
 
 DEFAULT_BITS = 18  # leading zero bits of SHA-256 required
 MIN_BITS, MAX_BITS = 1, 32
@@ -93,7 +93,7 @@ def spend(challenge: str, ttl_seconds: int = 3600) -> bool:
 
 def app_key() -> bytes:
     """This installation's proof-of-work key, derived from (never equal to) the secret key."""
-    return crypto.mac(current_app.extensions["portal.secrets"].secret_key, "portal/pow-key")
+    return crypto.mac(state.secrets().secret_key, "portal/pow-key")
 
 
 def new_challenge(bits: int = DEFAULT_BITS, ttl_seconds: int = 3600) -> str:

@@ -12,9 +12,7 @@ import re
 import secrets
 import unicodedata
 
-from flask import current_app
-
-from portal import crypto
+from portal import crypto, state
 
 DIGITS = 20
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―－_.·]")
@@ -44,12 +42,12 @@ def normalize(text: str) -> str | None:
 
 def lookup(receipt: str) -> str:
     """The unique lookup value stored for a receipt: HMAC under the instance pepper."""
-    pepper = current_app.extensions["portal.secrets"].receipt_pepper
+    pepper = state.secrets().receipt_pepper
     return crypto.mac(pepper, "portal/receipt", receipt).hex()
 
 
 def reporter_key(receipt: str, salt: bytes) -> bytes:
     """The key that boxes the case content key for the reporter (argon2id, interactive cost)."""
-    cfg = current_app.extensions["portal.config"]
+    cfg = state.config()
     cost = crypto.KdfCost(cfg.receipt_kdf_time_cost, cfg.receipt_kdf_memory_kib)
     return crypto.argon2id(receipt.encode("ascii"), salt, cost)

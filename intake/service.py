@@ -31,13 +31,12 @@ from casework.models import (
     EntryKind,
     EvidenceChunk,
     EvidenceFile,
-    FormSubmission,
     Queue,
-    ReporterSession,
 )
 from intake import receipts
 from intake.evidence import CleanFile
-from portal import audit, clock, crypto, workdays
+from intake.models import FormSubmission, ReporterSession
+from portal import audit, clock, crypto, state, workdays
 from portal.db import transaction, utcnow
 from publicity import service as publicity
 from publicity.models import NoticePerson
@@ -382,7 +381,7 @@ def _write_case(db: Session, report: ReportInput, prepared: _Prepared, category:
     epoch = queues.current_epoch(db, queue)
     if epoch is None or not queues.is_open(db, queue):
         raise IntakeError("queue-closed")
-    mac_key = current_app.extensions["portal.secrets"].pubkey_mac_key
+    mac_key = state.secrets().pubkey_mac_key
     queue_public = queues.epoch_public_key(queue, epoch)
     today = clock.today()
     case = Case(
@@ -500,6 +499,12 @@ def end_session(db: Session, reporter: Reporter) -> None:
         db.execute(delete(ReporterSession).where(ReporterSession.id_hash == reporter.session_hash))
 
 
+def end_sessions_of_cases(db: Session, case_ids: list[int]) -> None:
+    """End every reporter session of these cases (their content was purged; caller's
+    transaction)."""
+    db.execute(delete(ReporterSession).where(ReporterSession.case_id.in_(case_ids)))
+
+
 # --- what the reporter sees and does --------------------------------------------------------
 
 
@@ -595,7 +600,7 @@ def reply(db: Session, reporter: Reporter, text: str, files: list[Evidence]) -> 
 def add_identity(db: Session, reporter: Reporter, identity: Identity) -> None:
     """The reporter gives their real name later; sealed so only the queue can open it."""
     case = reporter.case
-    mac_key = current_app.extensions["portal.secrets"].pubkey_mac_key
+    mac_key = state.secrets().pubkey_mac_key
     if case.identity_public_key is None:
         raise IntakeError("receipt-unknown")
     public = crypto.check_public_key(mac_key, content.identity_owner(case.uid),

@@ -38,13 +38,13 @@ from intake.forms import (
     ReplyForm,
     ReportForm,
     WithdrawForm,
-    localized,
     subtype_choices,
 )
-from portal import crypto, db
+from portal import crypto, db, state
 from portal.access import public
 from portal.config import Config
 from portal.extensions import limiter
+from portal.i18n import localized
 
 bp = Blueprint("intake", __name__, url_prefix="/report")
 
@@ -53,7 +53,7 @@ COOKIE_PATH = "/report"
 
 
 def _cfg() -> Config:
-    return current_app.extensions["portal.config"]
+    return state.config()
 
 
 # --- rate limits: per client (off behind Tor) and an installation-wide ceiling -------------

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import casework.models  # noqa: F401  (register the feature packages' tables)
+import intake.models  # noqa: F401
 import publicity.compliance.models  # noqa: F401
 import publicity.models
 from portal import models  # noqa: F401

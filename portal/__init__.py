@@ -1,20 +1,33 @@
-"""The shell of the portal: the application factory."""
+"""The shell of the portal: the application factory.
+
+The shell imports no feature package. The application with every feature is assembled above
+them (the `application` package), which passes the features' registrations here.
+"""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from collections.abc import Sequence
 from typing import IO
 
 from flask import Flask, Request, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from portal import access, cli, db, errors, http_cache, i18n, logs, security, state
 from portal.access import public
+from portal.admin import bp as admin_bp
+from portal.auth_views import bp as auth_bp
 from portal.config import Config, InstanceSecrets, NotInitialised
+from portal.constants import MAX_ID, ROOT
+from portal.extensions import csrf, limiter
+from portal.features import Feature
+from portal.forms import ROLE_LABELS
 
-ROOT = Path(__file__).resolve().parent.parent
-MAX_ID = 2**31 - 1
+__all__ = ["Feature", "create_app"]
+
+# The shell's own pages; the features' come after them, in the order given.
+SHELL_BLUEPRINTS = (auth_bp, admin_bp)
 
 
 class MemoryRequest(Request):
@@ -40,20 +53,26 @@ def _no_favicon() -> Response:
     return Response(status=204)
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build the portal application from a configuration (default: PORTAL_* variables)."""
-    from portal import access, cli, db, errors, http_cache, i18n, logs, security
-    from portal.extensions import csrf, limiter
-    from portal.forms import ROLE_LABELS
+def create_app(config: Config | None = None, features: Sequence[Feature] = ()) -> Flask:
+    """Build the portal from a configuration (default: PORTAL_* variables) and the features
+    to serve (none: the shell alone; `application.create_app` passes every feature)."""
+    app = configure(config or Config.from_env())
+    init_extensions(app)
+    register_blueprints(app, features)
+    register_commands(app, features)
+    subscribe(app, features)
+    return app
 
-    config = config or Config.from_env()
+
+def configure(config: Config) -> Flask:
+    """The Flask object with the configuration, the instance secrets and Flask's settings."""
     app = Flask(
         __name__,
         instance_path=str(config.instance_path),
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
-    app.extensions["portal.config"] = config
+    state.set_config(app, config)
     app.request_class = MemoryRequest
     # Row ids in URLs: positive and within a 32-bit column, so a huge id is a 404, not a 500.
     app.url_map.converters["id"] = IdConverter
@@ -61,10 +80,10 @@ def create_app(config: Config | None = None) -> Flask:
         n = config.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     try:
-        secrets = InstanceSecrets.load(config.instance_path)
+        secrets: InstanceSecrets | None = InstanceSecrets.load(config.instance_path)
     except NotInitialised:
         secrets = None  # only `portal init` can run; requests get a 503 page
-    app.extensions["portal.secrets"] = secrets
+    state.set_secrets(app, secrets)
     app.config.update(
         SECRET_KEY=secrets.secret_key if secrets else None,
         TESTING=config.testing,
@@ -92,10 +111,14 @@ def create_app(config: Config | None = None) -> Flask:
         RATELIMIT_STRATEGY="moving-window",
         TEMPLATES_AUTO_RELOAD=False,
     )
+    return app
 
+
+def init_extensions(app: Flask) -> None:
+    """Logging, database, languages, headers, caches, the access gate, limits, CSRF, errors."""
     # Order matters: the access gate refuses before CSRF or rate limits are even considered.
     logs.init_app(app)
-    db.init_app(app, config.database_url)
+    db.init_app(app, state.config(app).database_url)
     i18n.init_app(app)
     security.init_app(app)
     http_cache.init_app(app)
@@ -105,43 +128,33 @@ def create_app(config: Config | None = None) -> Flask:
     limiter.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
-    cli.init_app(app)
 
-    from casework.admin_views import bp as routing_bp
-    from casework.keys_views import bp as queue_keys_bp
-    from casework.supervision_views import bp as supervision_bp
-    from casework.views import bp as casework_bp
-    from intake.views import bp as intake_bp
-    from portal.admin import bp as admin_bp
-    from portal.auth_views import bp as auth_bp
-    from publicity.compliance.views import bp as compliance_bp
-    from publicity.editor import bp as publicity_editor_bp
-    from publicity.views import bp as publicity_bp
 
-    blueprints = (publicity_bp, publicity_editor_bp, intake_bp, casework_bp, routing_bp,
-                  queue_keys_bp, supervision_bp, auth_bp, admin_bp, compliance_bp)
-    for blueprint in blueprints:
+def register_blueprints(app: Flask, features: Sequence[Feature]) -> None:
+    """The shell's pages, then each feature's, from one list."""
+    for blueprint in (*SHELL_BLUEPRINTS, *(bp for f in features for bp in f.blueprints)):
         app.register_blueprint(blueprint)
     app.add_url_rule("/favicon.ico", "favicon", _no_favicon)
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
+    # The layout's home link: the public home page a feature serves, else the staff home.
+    app.jinja_env.globals["home_endpoint"] = next(
+        (f.home for f in features if f.home), "auth.home")
     # Templates link to other packages' pages only once those pages exist.
     app.jinja_env.globals["has_endpoint"] = app.view_functions.__contains__
 
-    # Feature command groups, `portal init` steps and demo content, registered from one list
-    # like the blueprints.
-    from casework import deadlines, keys, queues
-    from casework import demo as casework_demo
-    from casework.cases_cli import cases_cli
-    from casework.cli import queues_cli
-    from publicity import demo as publicity_demo
-    from publicity.cli import notices_cli
 
-    for group in (notices_cli, queues_cli, cases_cli):
-        app.cli.add_command(group)
-    app.extensions["portal.init_steps"] = [queues.ensure_defaults]
-    app.extensions["portal.demo_loaders"] = [publicity_demo.load, casework_demo.load]
-    # Casework follows the calendar (deadlines) and accounts (a member who loses access
-    # triggers a key rotation); the portal calls these hooks without importing casework.
-    app.extensions["portal.calendar_hooks"] = [deadlines.recompute_open]
-    app.extensions["portal.access_lost_hooks"] = [keys.on_access_lost]
-    return app
+def register_commands(app: Flask, features: Sequence[Feature]) -> None:
+    """The shell's command groups, then each feature's; `portal init` and `portal demo` run
+    the features' steps in the order given."""
+    cli.init_app(app)
+    for feature in features:
+        for group in feature.commands:
+            app.cli.add_command(group)
+    state.set_features(app, tuple(features))
+
+
+def subscribe(app: Flask, features: Sequence[Feature]) -> None:
+    """Let each feature connect its receivers to the shell's events for this application."""
+    for feature in features:
+        if feature.subscribe is not None:
+            feature.subscribe(app)

@@ -14,7 +14,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from portal import accounts, db
+from portal import accounts, db, state
 from portal.accounts import CurrentStaff
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,7 +72,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _gate() -> Response | None:
-        if app.extensions["portal.secrets"] is None:
+        if state.secrets_or_none(app) is None:
             abort(503, description="not-initialised")
         if request.endpoint is None:
             return None  # 404/405 follow

@@ -21,7 +21,7 @@ from sqlalchemy import CursorResult, Result, delete, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
-from portal import audit, crypto
+from portal import audit, crypto, events, state
 from portal.config import Config
 from portal.db import transaction, utcnow
 from portal.models import AccountStatus, Role, StaffRole, StaffSession, StaffUser
@@ -100,7 +100,7 @@ class CurrentStaff:
 
 
 def _config() -> Config:
-    return current_app.extensions["portal.config"]
+    return state.config()
 
 
 def _staff_cost() -> crypto.KdfCost:
@@ -109,7 +109,7 @@ def _staff_cost() -> crypto.KdfCost:
 
 
 def _mac_key() -> bytes:
-    return current_app.extensions["portal.secrets"].pubkey_mac_key
+    return state.secrets().pubkey_mac_key
 
 
 def _owner(user: StaffUser) -> str:
@@ -449,9 +449,9 @@ def _end_sessions(db: Session, user_id: int) -> int:
 
 def _access_lost(db: Session, user: StaffUser, roles: Iterable[str], actor: audit.Actor) -> None:
     """Tell the feature packages (queues) that this account lost the given roles' access, in
-    the caller's transaction. The portal never imports them; they register here."""
-    for hook in current_app.extensions.get("portal.access_lost_hooks", ()):
-        hook(db, user, frozenset(roles), actor)
+    the caller's transaction. The portal never imports them; they subscribe to the event."""
+    events.access_lost.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                            db=db, user=user, roles=frozenset(roles), actor=actor)
 
 
 def reset_account(db: Session, user_id: int, actor: audit.Actor) -> tuple[StaffUser, str]:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from portal import crypto
+from portal import crypto, state
 from portal.db import utcnow
 from portal.models import AuditEntry
 
@@ -53,7 +52,7 @@ def _entry_mac(key: bytes, prev: str, e: AuditEntry) -> str:
 
 
 def _key() -> bytes:
-    return current_app.extensions["portal.secrets"].audit_mac_key
+    return state.secrets().audit_mac_key
 
 
 def record_reporter_event(db: Session, action: str, target: str = "",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import segno
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -16,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal import accounts, crypto, db
+from portal import accounts, crypto, db, state
 from portal.access import (
     STAFF_COOKIE,
     STAFF_COOKIE_PATH,
@@ -74,11 +73,11 @@ def _login_username_key() -> str:
 
 
 def _login_limit() -> str:
-    return str(current_app.extensions["portal.config"].login_failure_limit)
+    return str(state.config().login_failure_limit)
 
 
 def _account_limit() -> str:
-    return str(current_app.extensions["portal.config"].login_account_failure_limit)
+    return str(state.config().login_account_failure_limit)
 
 
 def _safe_next(target: str | None) -> str:
@@ -115,7 +114,7 @@ def login() -> Response | tuple[str, int] | str:
             response = redirect(_safe_next(form.next.data), code=303)
             response.set_cookie(
                 STAFF_COOKIE, cookie, path=STAFF_COOKIE_PATH, httponly=True, samesite="Strict",
-                secure=current_app.extensions["portal.config"].secure_cookies,
+                secure=state.config().secure_cookies,
             )
             return response
     return render_template("portal/login.html", form=form), 401
@@ -132,7 +131,7 @@ def logout() -> Response:
     # The same flags as when it was set: every cookie the portal sends carries them.
     response.delete_cookie(
         STAFF_COOKIE, path=STAFF_COOKIE_PATH, httponly=True, samesite="Strict",
-        secure=current_app.extensions["portal.config"].secure_cookies,
+        secure=state.config().secure_cookies,
     )
     return response
 

@@ -14,9 +14,10 @@ from flask_babel import gettext as _
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from portal import ROOT, accounts, audit, backup, db, workdays
+from portal import accounts, audit, backup, db, state, workdays
 from portal.calendar_cli import calendar_cli
 from portal.config import InstanceSecrets
+from portal.constants import ROOT
 from portal.models import Role, StaffUser
 
 portal_cli = AppGroup("portal", help="Install, upgrade and demo the portal.")
@@ -45,7 +46,7 @@ def upgrade_database(engine: Engine) -> None:
 
 
 def _require_initialised() -> None:
-    if current_app.extensions["portal.secrets"] is None:
+    if state.secrets_or_none() is None:
         raise click.ClickException(
             _("The portal is not initialised: run `flask --app wsgi portal init`.")
         )
@@ -54,10 +55,10 @@ def _require_initialised() -> None:
 @portal_cli.command("init")
 def init_command() -> None:
     """Create or upgrade the database (Alembic) and generate missing instance secrets."""
-    config = current_app.extensions["portal.config"]
+    config = state.config()
     made = InstanceSecrets.ensure(config.instance_path)
     secrets = InstanceSecrets.load(config.instance_path)
-    current_app.extensions["portal.secrets"] = secrets
+    state.set_secrets(current_app, secrets)
     current_app.config["SECRET_KEY"] = secrets.secret_key
     for name in made:
         click.echo(_("Generated instance secret %(name)s (mode 0600).", name=name))
@@ -65,7 +66,7 @@ def init_command() -> None:
     session = db.session()
     with db.transaction(session):
         days = workdays.rebuild_days(session)
-    for step in current_app.extensions["portal.init_steps"]:
+    for step in (step for feature in state.features() for step in feature.init_steps):
         for line in step(session):
             click.echo(_("Created %(what)s.", what=line))
     click.echo(_("Database is up to date; calendar holds %(n)s days.", n=days))
@@ -89,7 +90,7 @@ def demo_command(if_empty: bool) -> None:
                 accounts.create_account_with_passphrase(
                     session, username, roles, accounts.DEMO_PASSPHRASE, demo=True
                 )
-        for load in current_app.extensions["portal.demo_loaders"]:
+        for load in (load for feature in state.features() for load in feature.demo_loaders):
             for line in load(session):
                 click.echo(f"  demo: {line}")
     click.echo(_("Demo logins (passphrase for all: %(p)s):", p=accounts.DEMO_PASSPHRASE))
@@ -116,7 +117,7 @@ def backup_command(path: Path) -> None:
 
         raise click.ClickException(account_error_message(exc)) from None
     try:
-        made = backup.create(db.engine(), current_app.extensions["portal.secrets"], path,
+        made = backup.create(db.engine(), state.secrets(), path,
                              passphrase, now=db.utcnow())
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from None
@@ -135,14 +136,14 @@ def backup_command(path: Path) -> None:
 def restore_command(path: Path, replace: bool) -> None:
     """Restore a backup into the configured database and instance folder; the passphrase is
     the first line of standard input. Upgrades the schema afterwards if the backup is older."""
-    config = current_app.extensions["portal.config"]
+    config = state.config()
     try:
         restored = backup.restore(db.engine(), config.instance_path, path, _passphrase_line(),
                                   replace=replace)
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from None
     secrets = InstanceSecrets.load(config.instance_path)
-    current_app.extensions["portal.secrets"] = secrets
+    state.set_secrets(current_app, secrets)
     current_app.config["SECRET_KEY"] = secrets.secret_key
     upgrade_database(db.engine())
     session = db.session()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from portal import state
 
 
 def zone() -> ZoneInfo:
     """The configured time zone."""
-    return ZoneInfo(current_app.extensions["portal.config"].timezone)
+    return ZoneInfo(state.config().timezone)
 
 
 def today() -> dt.date:

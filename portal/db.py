@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+from portal import state
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -83,8 +85,7 @@ def make_engine(url: str) -> Engine:
 def init_app(app: Flask, url: str) -> None:
     """Attach an engine and a session factory to the app; close the session on teardown."""
     engine = make_engine(url)
-    app.extensions["portal.engine"] = engine
-    app.extensions["portal.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    state.set_database(app, engine)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
@@ -101,13 +102,13 @@ def init_app(app: Flask, url: str) -> None:
 
 def engine() -> Engine:
     """The current app's engine."""
-    return current_app.extensions["portal.engine"]
+    return state.engine()
 
 
 def session() -> Session:
     """The session of this request or CLI command (one per app context)."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["portal.sessionmaker"]()
+        g.db_session = state.session_factory()()
     return g.db_session
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_limiter import Limiter
 from flask_wtf import CSRFProtect
 
-from portal import crypto
+from portal import crypto, state
 from portal.http_cache import is_shared_page
 
 
@@ -16,9 +16,9 @@ def client_key() -> str:
     Behind Tor every client arrives from the same address, so per-address limits would let
     one abuser lock everyone out: there, all clients share one installation-wide bucket.
     """
-    if current_app.extensions["portal.config"].behind_tor:
+    if state.config().behind_tor:
         return "installation"
-    secrets = current_app.extensions["portal.secrets"]
+    secrets = state.secrets()
     return crypto.client_key(secrets.secret_key, request.remote_addr or "")
 
 

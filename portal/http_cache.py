@@ -31,7 +31,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal import clock
+from portal import clock, state
 from portal.security import PUBLIC_CACHE_FLAG
 
 # Browsers and proxies may keep a public page this long before asking again (cheaply: 304).
@@ -122,16 +122,21 @@ def is_shared_page() -> bool:
     return bool(getattr(view, SHARED_PAGE, False))
 
 
+# Keys in app.extensions, private to this module (read through render_cache()).
+_RENDER_CACHE = "portal.render_cache"
+_SERIALIZER = "portal.session_serializer"
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, not opened at all for shared pages, with the signing
     serializer built once per application instead of on every request."""
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         """The serializer, memoised on the application (its secret never changes)."""
-        held: URLSafeTimedSerializer | None = app.extensions.get("portal.session_serializer")
+        held: URLSafeTimedSerializer | None = app.extensions.get(_SERIALIZER)
         if held is None:
             held = super().get_signing_serializer(app)
-            app.extensions["portal.session_serializer"] = held
+            app.extensions[_SERIALIZER] = held
         return held
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
@@ -143,14 +148,14 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Give the application its render cache and its session interface."""
-    ttl = app.extensions["portal.config"].public_state_ttl_ms / 1000
-    app.extensions["portal.render_cache"] = RenderCache(state_ttl=ttl)
+    ttl = state.config(app).public_state_ttl_ms / 1000
+    app.extensions[_RENDER_CACHE] = RenderCache(state_ttl=ttl)
     app.session_interface = SessionInterface()
 
 
-def render_cache() -> RenderCache:
-    """The current application's render cache."""
-    cache: RenderCache = current_app.extensions["portal.render_cache"]
+def render_cache(app: Flask | None = None) -> RenderCache:
+    """The application's (default: the current one's) render cache."""
+    cache: RenderCache = (app or current_app).extensions[_RENDER_CACHE]
     return cache
 
 

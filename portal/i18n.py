@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, g, request
-from flask_babel import Babel
+from flask import Flask, abort, g, request
+from flask_babel import Babel, get_locale
 
-from portal import ROOT
+from portal import state
+from portal.constants import ROOT
 
 # URL value -> Babel locale, and the value of <html lang>.
 LANGUAGES = {"zh": ("zh_Hans_CN", "zh-CN"), "en": ("en", "en")}
@@ -20,13 +21,18 @@ LANGUAGES = {"zh": ("zh_Hans_CN", "zh-CN"), "en": ("en", "en")}
 def current_language() -> str:
     """The page language of this request ("zh" or "en")."""
     if "lang" not in g:
-        g.lang = current_app.extensions["portal.config"].default_language
+        g.lang = state.config().default_language
         requested = request.args.get("lang") if request else None
         if requested is not None:
             if requested not in LANGUAGES:
                 abort(400, description="unsupported-language")
             g.lang = requested
     return g.lang
+
+
+def localized(zh: str, en: str) -> str:
+    """The Chinese or English label of a data row, in the page language."""
+    return en if str(get_locale()) == "en" else zh
 
 
 def html_lang() -> str:
@@ -39,7 +45,7 @@ def _locale() -> str:
 
 
 def _timezone() -> str:
-    return current_app.extensions["portal.config"].timezone
+    return state.config().timezone
 
 
 def init_app(app: Flask) -> None:
@@ -61,7 +67,7 @@ def init_app(app: Flask) -> None:
     def _keep_language(endpoint: str, values: dict[str, Any]) -> None:
         if endpoint == "static" or "lang" in values:
             return
-        default = current_app.extensions["portal.config"].default_language
+        default = state.config().default_language
         if request and current_language() != default:
             values["lang"] = current_language()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from portal import state
+
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -25,7 +27,7 @@ PUBLIC_CACHE_FLAG = "portal_public_cache"
 
 def init_app(app: Flask) -> None:
     """Install the after-request hook that hardens every response."""
-    secure = app.extensions["portal.config"].secure_cookies
+    secure = state.config(app).secure_cookies
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from portal import audit
+from portal import audit, events
 from portal.db import transaction, utcnow
 from portal.models import AuditEntry, CalendarDay, CalendarOverride, CalendarYear
 
@@ -274,8 +274,9 @@ def rebuild_days(db: Session) -> int:
     db.execute(delete(CalendarDay))
     db.execute(insert(CalendarDay), rows)
     if has_app_context():
-        for hook in current_app.extensions.get("portal.calendar_hooks", ()):
-            hook(db)
+        # Casework's deadlines follow the calendar: it subscribes to this event.
+        events.calendar_changed.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                     db=db)
     return len(rows)
 
 

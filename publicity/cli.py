@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal import audit, clock, db
+from portal import audit, clock, db, state
 from portal.models import Role, StaffUser
 from publicity import service
 from publicity.views import objection_channels
@@ -41,7 +40,7 @@ def import_command(file: Path, editor: str | None) -> None:
     except (ValueError, RecursionError) as exc:
         raise click.ClickException(_("Not a UTF-8 JSON file: %(e)s",
                                      e=str(exc) or type(exc).__name__)) from None
-    config = current_app.extensions["portal.config"]
+    config = state.config()
     try:
         created = service.import_notices(
             db.session(), raw, actor, defaults=objection_channels(),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal import clock, db, workdays
+from portal import clock, db, state, workdays
 from portal.access import require_staff, roles_required
 from portal.forms import posted_version
 from portal.models import Role
@@ -79,7 +79,7 @@ def _notice_or_404(notice_id: int) -> Notice:
 
 
 def _min_days() -> int:
-    return int(current_app.extensions["portal.config"].publicity_min_working_days)
+    return int(state.config().publicity_min_working_days)
 
 
 def _validate(form: NoticeForm) -> NoticeInput | None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, column, false, or_, select, table
 from sqlalchemy.orm import Session
 
-from portal import MAX_ID, workdays
+from portal import workdays
+from portal.constants import MAX_ID
 from publicity.models import (
     SEARCH_INDEX,
     SEARCH_SEPARATOR,

@@ -29,9 +29,9 @@ from publicity.models import (
     NoticePerson,
     NoticeStatus,
     Outcome,
-    PublicityRevision,
     PublicState,
 )
+from publicity.revision import bump_global_revision
 from publicity.validation import (
     SUBSTANTIVE_FIELDS,
     InvalidNotice,
@@ -87,16 +87,6 @@ def _bump_public_revision(db: Session, notice: Notice) -> None:
     notice.revision += 1
     notice.updated_at = utcnow()
     bump_global_revision(db)
-
-
-def bump_global_revision(db: Session) -> None:
-    """Every public page changes (caller's transaction): list pages, feed and notice pages."""
-    row = db.get(PublicityRevision, 1)
-    if row is None:
-        db.add(PublicityRevision(id=1, revision=1, changed_at=utcnow()))
-    else:
-        db.execute(update(PublicityRevision).where(PublicityRevision.id == 1).values(
-            revision=PublicityRevision.revision + 1, changed_at=utcnow()))
 
 
 def _person_values(p: PersonInput) -> dict[str, object]:

@@ -11,11 +11,11 @@ import re
 from typing import Any
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal import clock, db, workdays
+from portal import clock, db, state, workdays
 from portal.access import public
 from portal.http_cache import cacheable, render_cache, shared_page
 from portal.i18n import current_language
@@ -236,6 +236,6 @@ def api_notice(notice_id: int) -> Response:
 
 def objection_channels() -> dict[str, str]:
     """Default objection channels for new notices (from configuration)."""
-    cfg = current_app.extensions["portal.config"]
+    cfg = state.config()
     return {"phone": cfg.objection_phone, "letter_address": cfg.objection_letter_address,
             "visit_address": cfg.objection_visit_address}

@@ -25,7 +25,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
-from portal import create_app
+from application import create_app
+from portal import state
 from portal.config import Config, InstanceSecrets
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
@@ -117,7 +118,7 @@ def _wipe(app: Flask) -> None:
     """Delete every row of the app's database (the reliability tier's shared-schema apps)."""
     from portal.db import Base
 
-    engine = app.extensions["portal.engine"]
+    engine = state.engine(app)
     with engine.begin() as conn:
         present = set(inspect(conn).get_table_names())
         for table in reversed(Base.metadata.sorted_tables):
@@ -131,7 +132,7 @@ def _init_database(tmp_path: Path, database_url: str) -> None:
     app = create_app(config_for_tests(tmp_path, database_url))
     result = app.test_cli_runner().invoke(args=["portal", "init"])
     assert result.exit_code == 0, result.output
-    app.extensions["portal.engine"].dispose()
+    state.engine(app).dispose()
 
 
 @pytest.fixture(scope="session")
@@ -203,7 +204,7 @@ def make_app(request: pytest.FixtureRequest, tmp_path: Path,
 
     yield make
     for app in made:
-        app.extensions["portal.engine"].dispose()
+        state.engine(app).dispose()
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from publicity.compliance.models import (
 )
 from publicity.compliance.validation import NomineeInput, RecordInput, TermSpan
 from publicity.models import Notice, NoticeStatus
+from publicity.revision import bump_global_revision
 
 # Batches that count for the history: published ones, including those withdrawn later (their
 # decision meeting took place). Drafts count for nothing until they are approved.
@@ -77,8 +78,6 @@ def save_settings(db: Session, texts: Mapping[str, str], show_attendance: bool,
     if problems:
         raise ComplianceError("bad-thresholds", problems=problems)
     stored = {t.key: texts[t.key].translate(rules.FULL_WIDTH).strip() for t in rules.THRESHOLDS}
-    from publicity.service import bump_global_revision  # publicity.service imports this module
-
     with transaction(db):
         row = db.get(ComplianceSettings, 1)
         if row is None:

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
-from casework.supervision_views import Table, to_csv
 from portal import clock, db
 from portal.access import require_staff, roles_required
 from portal.forms import posted_version, whole_number
 from portal.models import Role
+from portal.tables import Table, to_csv
 from publicity.compliance import rules, service
 from publicity.compliance.forms import OverrideForm, RecordForm, SettingsForm, TermForm
 from publicity.compliance.models import AppointmentTerm, ComplianceRecord
@@ -279,7 +279,7 @@ def _term_form() -> TermForm:
 def _admin_page(settings_form: SettingsForm | None = None, term_form: TermForm | None = None,
                 status: int = 200) -> tuple[str, int]:
     return render_template(
-        "portal/admin_compliance.html", terms=service.terms(db.session()),
+        "publicity/admin_compliance.html", terms=service.terms(db.session()),
         settings_form=settings_form or _settings_form(), term_form=term_form or _term_form(),
         rules_by_number={r.number: r for r in rules.RULES}), status
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from portal import ROOT
+from portal.constants import ROOT
 from tests.conftest import PG_URL
 
 if TYPE_CHECKING:

@@ -24,8 +24,10 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 from flask import Flask
 
-from portal import ROOT, clock, create_app, db, workdays
+from application import create_app
+from portal import clock, db, state, workdays
 from portal.config import Config
+from portal.constants import ROOT
 
 BIN = Path(sys.executable).parent
 PASSPHRASE = "correct horse battery staple orbit"
@@ -234,4 +236,4 @@ def running_portal(workdir: Path, database_url: str, *, workers: int = 2,
             proc.wait(5)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # a worker the master left behind
-        app.extensions["portal.engine"].dispose()
+        state.engine(app).dispose()

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select
 
-from portal import audit, db
+from portal import audit, db, state
 from portal.cli import ROOT, upgrade_database
 from portal.models import StaffUser
 from publicity import service
@@ -175,7 +175,7 @@ def test_text_search_pages_by_key_and_filters_by_year(
 def test_migration_backfills_and_downgrades(app: Flask, client: FlaskClient,
                                             editors: Editors) -> None:
     notice_id = editors.publish(notice_input(person("王立新", "示例县档案馆馆长")))
-    engine = app.extensions["portal.engine"]
+    engine = state.engine(app)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     with engine.begin() as connection:

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from portal import accounts, crypto, db
+from portal import accounts, crypto, db, state
 from portal.access import STAFF_COOKIE
 from portal.models import AuditEntry, StaffSession, StaffUser
 from tests.conftest import AuthActions, StaffMember, csrf_token
@@ -85,7 +85,7 @@ def _login_in_fresh_process(args: tuple[str, str, str, str, str, float]) -> bool
     """Runs in a separate process: its own app, engine and connections, and the test's clock
     (a pinned clock does not cross into a new process by itself)."""
     instance, url, username, passphrase, code, now = args
-    from portal import create_app
+    from application import create_app
     from portal.config import Config
 
     app = create_app(Config(instance_path=Path(instance), database_url=url, testing=True,
@@ -101,7 +101,7 @@ def _login_in_fresh_process(args: tuple[str, str, str, str, str, float]) -> bool
 def test_a_code_is_accepted_once_across_processes(app: Flask, make_staff) -> None:
     dave = make_staff("dave", "supervisor")
     code = dave.next_code()
-    cfg = app.extensions["portal.config"]
+    cfg = state.config(app)
     job = (str(cfg.instance_path), cfg.database_url, "dave", dave.passphrase, code, time.time())
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         outcomes = pool.map(_login_in_fresh_process, [job, job])
@@ -170,7 +170,7 @@ def test_db_row_alone_cannot_unwrap_the_staff_key_and_ks_never_reaches_the_db(
         private = crypto.decrypt(ks, row.private_key_box, {"what": "session-key", "s": row.id_hash})
         assert crypto.public_of(private) == user.public_key
         assert row.id_hash != session_id.hex()
-    url = app.extensions["portal.config"].database_url
+    url = state.config(app).database_url
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
         for file in (path, Path(f"{path}-wal")):

@@ -15,8 +15,9 @@ from flask import Flask
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from application import create_app
 from casework.models import Case, EvidenceFile
-from portal import create_app, db
+from portal import db, state
 from portal.config import SECRET_NAMES
 from tests.conftest import AuthActions, StaffMember
 from tests.intake_support import Desk, make_desk, open_reporter, post_report, receipt_of
@@ -44,9 +45,9 @@ def _file_reports(desk: Desk, n: int) -> dict[str, bytes]:
 
 def _destroy(app: Flask) -> None:
     """Remove the database (file and WAL, or every table of the schema) and the instance."""
-    config = app.extensions["portal.config"]
+    config = state.config(app)
     url = make_url(config.database_url)
-    app.extensions["portal.engine"].dispose()
+    state.engine(app).dispose()
     if url.get_backend_name() == "sqlite":
         base = Path(str(url.database))
         for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
@@ -106,16 +107,16 @@ def test_backup_destroy_restore_keeps_every_receipt_and_key(app: Flask, make_sta
         assert sorted(tar.getnames())[1:] == ["manifest.json", "secrets.box"]
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
         raw = b"".join(tar.extractfile(m).read() for m in tar.getmembers())  # type: ignore[union-attr]
-    secret_files = [(app.extensions["portal.config"].instance_path / n).read_bytes()
+    secret_files = [(state.config(app).instance_path / n).read_bytes()
                     for n in SECRET_NAMES]
     assert not any(s in raw for s in secret_files)
     assert MARKER.encode() not in raw
     assert manifest["database"] in ("sqlite", "postgresql")
 
     _destroy(app)
-    config = app.extensions["portal.config"]
+    config = state.config(app)
     bare = create_app(config)  # nothing left: no secrets, an empty database
-    assert bare.extensions["portal.secrets"] is None
+    assert state.secrets_or_none(bare) is None
 
     code, out = _invoke(bare, "portal", "restore", str(archive), stdin="wrong passphrase\n")
     assert code != 0
@@ -124,7 +125,7 @@ def test_backup_destroy_restore_keeps_every_receipt_and_key(app: Flask, make_sta
     code, out = _invoke(bare, "portal", "restore", str(archive), stdin=BACKUP_PASSPHRASE + "\n")
     assert code == 0, out
     assert "审计日志链完整" in out  # the CLI speaks the default language, Chinese
-    bare.extensions["portal.engine"].dispose()
+    state.engine(bare).dispose()
 
     restored = create_app(config)
     for receipt in filed:
@@ -141,7 +142,7 @@ def test_backup_destroy_restore_keeps_every_receipt_and_key(app: Flask, make_sta
                         stdin=BACKUP_PASSPHRASE + "\n")
     assert code != 0
     assert "不是空的" in out
-    restored.extensions["portal.engine"].dispose()
+    state.engine(restored).dispose()
 
 
 def test_a_tampered_backup_is_refused(app: Flask, make_staff, tmp_path: Path) -> None:
@@ -174,7 +175,7 @@ def test_a_tampered_backup_is_refused(app: Flask, make_staff, tmp_path: Path) ->
                                                 "manifest.json": json.dumps(manifest).encode()}),
     }
     _destroy(app)
-    bare = create_app(app.extensions["portal.config"])
+    bare = create_app(state.config(app))
     code, out = _invoke(bare, "portal", "restore", str(cases["damaged"]),
                         stdin=BACKUP_PASSPHRASE + "\n")
     assert code != 0
@@ -187,12 +188,12 @@ def test_a_tampered_backup_is_refused(app: Flask, make_staff, tmp_path: Path) ->
     code, out = _invoke(bare, "portal", "restore", str(tmp_path / "missing.tar"),
                         stdin=BACKUP_PASSPHRASE + "\n")
     assert code != 0
-    bare.extensions["portal.engine"].dispose()
+    state.engine(bare).dispose()
     # Restoring the good archive still works afterwards: nothing was half-written.
-    good = create_app(app.extensions["portal.config"])
+    good = create_app(state.config(app))
     code, out = _invoke(good, "portal", "restore", str(archive), stdin=BACKUP_PASSPHRASE + "\n")
     assert code == 0, out
-    good.extensions["portal.engine"].dispose()
+    state.engine(good).dispose()
 
 
 @pytest.mark.parametrize("junk", [b"not a tar at all", b""])

@@ -11,13 +11,13 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
-from portal import accounts, db
+from portal import accounts, db, state
 from portal.models import StaffUser
 from tests.conftest import AuthActions, StaffMember
 
 
 def test_init_is_idempotent_and_keeps_secrets(app: Flask, runner: FlaskCliRunner) -> None:
-    instance = app.extensions["portal.config"].instance_path
+    instance = state.config(app).instance_path
     before = (instance / "receipt_pepper").read_bytes()
     result = runner.invoke(args=["portal", "init"])
     assert result.exit_code == 0, result.output

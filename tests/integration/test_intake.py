@@ -27,11 +27,11 @@ from casework.models import (
     EntryKind,
     EvidenceChunk,
     EvidenceFile,
-    FormSubmission,
     QueueEpoch,
 )
 from intake import receipts, service
-from portal import crypto, db
+from intake.models import FormSubmission
+from portal import crypto, db, state
 from tests.intake_support import (
     Desk,
     csrf_of,
@@ -101,7 +101,7 @@ def test_selection_report_goes_to_the_organization_department(desk: Desk) -> Non
 
 
 def _db_files(app: Flask) -> list[Path]:
-    url = app.extensions["portal.config"].database_url
+    url = state.config(app).database_url
     base = Path(url.removeprefix("sqlite:///"))
     return [p for p in (base, Path(f"{base}-wal"), Path(f"{base}-shm")) if p.exists()]
 
@@ -159,7 +159,7 @@ def test_database_and_instance_secrets_alone_open_nothing(desk: Desk) -> None:
         case = _only_case()
         report = db.session().scalars(select(CaseEntry).where(
             CaseEntry.kind == EntryKind.report)).one()
-        secrets = app.extensions["portal.secrets"]
+        secrets = state.secrets(app)
         candidates = [secrets.secret_key, secrets.receipt_pepper, secrets.pubkey_mac_key,
                       secrets.audit_mac_key]
         # Every 32-byte value the database holds in clear (public keys, salts padded…).
@@ -481,7 +481,7 @@ def test_reporter_session_ends_when_idle_and_on_logout(desk: Desk) -> None:
     assert out.status_code == 303
     assert client.get("/report/case").status_code == 303
     with desk.app.app_context():
-        from casework.models import ReporterSession
+        from intake.models import ReporterSession
 
         assert _count(ReporterSession) == 0
 

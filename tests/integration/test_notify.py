@@ -36,7 +36,7 @@ from casework.models import (
     DigestSent,
     Queue,
 )
-from portal import accounts, audit, clock, db
+from portal import accounts, audit, clock, db, state
 from portal.db import transaction
 from portal.models import AuditEntry, StaffUser
 from tests.conftest import AuthActions, StaffMember, csrf_token
@@ -315,7 +315,7 @@ def test_starttls_is_required_by_default(desk: Desk, make_app: Callable[..., Fla
     _set_email(desk.app, "dichandler", "dic.handler@example.gov.cn")
     # The local server offers no STARTTLS: the default setting sends nothing in clear.
     strict = make_app(smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_from=SENDER)
-    assert strict.extensions["portal.config"].smtp_security == "starttls"
+    assert state.config(strict).smtp_security == "starttls"
     with strict.app_context():
         assert notify.case_arrived(db.session(), _queue_id(strict, "dic")) == 0
     assert inbox.messages == []

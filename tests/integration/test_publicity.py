@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from portal import audit, db
+from portal import audit, db, state
 from portal.models import StaffUser
 from publicity import service
 from publicity.models import Notice, NoticePerson
@@ -516,7 +516,7 @@ def count_queries(app: Flask) -> Iterator[list[str]]:
     def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
         statements.append(statement)
 
-    engine = app.extensions["portal.engine"]
+    engine = state.engine(app)
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements

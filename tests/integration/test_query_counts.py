@@ -26,7 +26,7 @@ from casework import queues
 from casework.models import Case, Category, Queue
 from intake import evidence, receipts
 from intake import service as intake
-from portal import audit, db
+from portal import audit, db, state
 from portal.models import StaffUser
 from publicity import service
 from publicity.models import Notice, NoticeChange
@@ -49,7 +49,7 @@ def statements(app: Flask) -> Iterator[list[str]]:
     def count(_conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    engine = app.extensions["portal.engine"]
+    engine = state.engine(app)
     event.listen(engine, "before_cursor_execute", count)
     try:
         yield seen

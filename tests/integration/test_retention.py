@@ -31,10 +31,11 @@ from casework.models import (
     EvidenceChunk,
     EvidenceFile,
     PersonIndex,
-    ReporterSession,
 )
 from intake import service as intake
+from intake.models import ReporterSession
 from portal import clock, crypto, db
+from portal import state as portal_state
 from portal.models import AuditEntry
 from tests.intake_support import Desk, make_desk, open_reporter, post_report, receipt_of
 
@@ -87,7 +88,7 @@ def _count(case_column: InstrumentedAttribute[int], case_id: int) -> int:
 
 
 def _db_files(app: Flask) -> list[Path]:
-    url = app.extensions["portal.config"].database_url
+    url = portal_state.config(app).database_url
     base = Path(url.removeprefix("sqlite:///"))
     return [p for p in (base, Path(f"{base}-wal"), Path(f"{base}-shm")) if p.exists()]
 
@@ -142,7 +143,7 @@ def _add_history(staff: object, case_no: str) -> None:
 
 
 def test_purge_destroys_content_and_leaves_the_skeleton(desk: Desk, runner) -> None:
-    sqlite = desk.app.extensions["portal.config"].database_url.startswith("sqlite")
+    sqlite = portal_state.config(desk.app).database_url.startswith("sqlite")
     expired = _file(desk, f"{REPORT_MARKER} 2026年2月挪用公款。",
                     files=[((FILE_MARKER + "\n").encode() * 50, "流水.txt")],
                     real_name="y", reporter_name="赵六", reporter_phone="13800000000")
@@ -151,7 +152,7 @@ def test_purge_destroys_content_and_leaves_the_skeleton(desk: Desk, runner) -> N
     with desk.app.app_context():
         staff = desk.staff(desk.dic)
         _add_history(staff, expired.case_no)
-        retention_days = desk.app.extensions["portal.config"].retention_days
+        retention_days = portal_state.config(desk.app).retention_days
         today = clock.today()
     # The reporter has a session open on the expired case when the purge comes.
     reporter = desk.app.test_client()
@@ -259,7 +260,7 @@ def test_the_retention_period_ends_on_the_day(desk: Desk) -> None:
     """Closed exactly `retention_days` ago is due; one day less is not. Every final state."""
     filed = [_file(desk, f"第{i}件举报，涉及违规收受礼品礼金。") for i in range(5)]
     with desk.app.app_context():
-        days = desk.app.extensions["portal.config"].retention_days
+        days = portal_state.config(desk.app).retention_days
         today = dt.date(2031, 6, 1)
         due_on = today - dt.timedelta(days=days)
         finals = (CaseState.closed, CaseState.not_accepted, CaseState.withdrawn,

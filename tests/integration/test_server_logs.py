@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import ROOT
 from portal.config import InstanceSecrets
+from portal.constants import ROOT
 
 BIN = Path(sys.executable).parent
 

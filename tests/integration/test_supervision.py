@@ -50,6 +50,7 @@ from casework.models import (
 )
 from intake import service as intake
 from portal import accounts, db
+from portal.tables import Table, safe_cell, to_csv
 from publicity import models as publicity_models
 from publicity import service as publicity
 from publicity.models import NoticePerson
@@ -75,10 +76,6 @@ def views() -> Any:
     from casework import supervision_views
 
     return supervision_views
-
-
-def safe_cell(value: object) -> str:
-    return str(views().safe_cell(value))
 
 
 def d(text: str) -> dt.date:
@@ -1102,8 +1099,8 @@ def test_csv_cells_that_look_like_formulas_are_neutralised() -> None:
     assert safe_cell(None) == ""
     assert safe_cell(5) == "5"
     assert safe_cell(0) == "0"
-    table = views().Table("t", "T", ["=H", "名称"], [["=cmd|' /C calc'!A0", 3, "正常"]])
-    data = views().to_csv(table)
+    table = Table("t", "T", ["=H", "名称"], [["=cmd|' /C calc'!A0", 3, "正常"]])
+    data = to_csv(table)
     assert data.startswith(b"\xef\xbb\xbf")
     assert data.decode("utf-8-sig").split("\r\n") == [
         "'=H,名称", "'=cmd|' /C calc'!A0,3,正常", ""]

@@ -132,7 +132,7 @@ def test_secure_cookies_and_hsts_when_configured(make_app, make_staff) -> None:
 
 
 def test_uninitialised_instance_answers_503(tmp_path) -> None:
-    from portal import create_app
+    from application import create_app
     from portal.config import Config
 
     app = create_app(Config(instance_path=tmp_path / "empty", testing=True))

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from portal import ROOT
+from portal.constants import ROOT
 from tests.conftest import PG_URL, REDIS_URL, missing_service
 from tests.reliability.harness import FIGURES
 

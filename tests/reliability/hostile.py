@@ -39,6 +39,7 @@ from PIL import Image
 from sqlalchemy import create_engine, func, make_url, select, text
 from werkzeug.test import TestResponse
 
+from portal import state
 from tests.conftest import (
     PASSPHRASE,
     PG_URL,
@@ -490,7 +491,7 @@ def _snapshot_query(dialect: str) -> str:
 
 
 def snapshot(app: Flask) -> Snapshot:
-    engine = app.extensions["portal.engine"]
+    engine = state.engine(app)
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(_snapshot_query(engine.dialect.name)).fetchall()
     tables = {str(name): (int(count), hashlib.sha256(str(text).encode()).hexdigest())
@@ -500,7 +501,7 @@ def snapshot(app: Flask) -> Snapshot:
 
 
 def new_audit_actions(app: Flask, after_seq: int) -> list[str]:
-    engine = app.extensions["portal.engine"]
+    engine = state.engine(app)
     with engine.connect() as conn:
         return [str(a) for a in conn.execute(
             text("SELECT action FROM audit_entry WHERE seq > :seq ORDER BY seq"),
@@ -556,7 +557,7 @@ CONSISTENCY = " UNION ALL ".join([
 
 def consistency_problems(app: Flask) -> list[str]:
     """What a partial write would have left behind (empty when the database is whole)."""
-    engine = app.extensions["portal.engine"]
+    engine = state.engine(app)
     with engine.connect() as conn:
         return [str(p) for p in conn.exec_driver_sql(CONSISTENCY).scalars()]
 
@@ -735,7 +736,8 @@ class World:
 
     def reporter(self) -> tuple[FlaskClient, str]:
         """A client with a live reporter session on an open case; (client, case number)."""
-        from casework.models import Case, CaseState, ReporterSession
+        from casework.models import Case, CaseState
+        from intake.models import ReporterSession
 
         if self._reporter is not None:
             client, _receipt, case_no = self._reporter
@@ -966,7 +968,7 @@ class World:
 def build_world(tmp_path: Path, database_url: str, **config: object) -> World:
     """Initialise a portal and populate it: every role logged in, both queues keyed (heads
     first, so they hold the keys), a member still waiting for a grant, a victim account."""
-    from portal import create_app
+    from application import create_app
 
     app = create_app(config_for_tests(tmp_path, database_url, **{**RAISED_LIMITS, **config}))
     result = app.test_cli_runner().invoke(args=["portal", "init"])
@@ -1262,7 +1264,7 @@ TARGETS: dict[str, Target] = {t.endpoint: t for t in [
     Target("casework.handover", "dichead", lambda w: Aim(
         "/staff/cases/handover?queue={}", "dic",
         _f(from_user=str(w.ids["dichandler"]), to_user=str(w.ids["dichead"])))),
-    Target("casework.register", "dichead", _register, multipart=True, examples=6),
+    Target("intake_staff.register", "dichead", _register, multipart=True, examples=6),
     # --- publicity editors ---
     Target("publicity_editor.new", "ed1",
            lambda w: Aim("/staff/publicity/new", "", _f(**w.notice_form())), examples=6),
@@ -1308,7 +1310,7 @@ QUERIES = [
         "queue": "dic", "state": "received", "assignee": "me", "category": "3",
         "channel": "web", "due": "overdue", "real_name": "1", "unread": "1", "name": "李四",
         "after": "2026-11-27_1"}),
-    Query("casework.register", "dichead", "/staff/cases/register", {"queue": "dic"}),
+    Query("intake_staff.register", "dichead", "/staff/cases/register", {"queue": "dic"}),
     Query("supervision.dashboard", "super", "/staff/supervision/",
           {"from": "2026-01-01", "to": "2026-11-27", "queue": "dic"}),
     Query("supervision.table_csv", "super", "/staff/supervision/counts.csv",
@@ -1335,7 +1337,7 @@ def _private_schema(config: pytest.Config) -> str:
     def drop() -> None:
         world = _WORLDS.pop("postgres", None)
         if world is not None:
-            world.app.extensions["portal.engine"].dispose()
+            state.engine(world.app).dispose()
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()

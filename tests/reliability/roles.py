@@ -24,9 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from application import create_app
 from casework import queues
 from casework.models import Case, Category, EvidenceFile, Queue
-from portal import accounts, audit, create_app, db
+from portal import accounts, audit, db, state
 from portal.config import Config
 from portal.models import Role, StaffUser
 from publicity import service as publicity
@@ -203,14 +204,14 @@ def initialised_app(url: str, tmp: Path, **changes: object) -> Iterator[Flask]:
         yield app
     finally:
         for other in app.extensions.get(INSTANCES, []):
-            other.extensions["portal.engine"].dispose()
+            state.engine(other).dispose()
         _wipe(app)
 
 
 def another_instance(app: Flask, **changes: object) -> Flask:
     """A second app instance on the same database and instance secrets (another worker); its
     connections are closed when the first one's database is emptied."""
-    config: Config = app.extensions["portal.config"]
+    config: Config = state.config(app)
     other = create_app(config.with_(**changes))
     app.extensions.setdefault(INSTANCES, []).append(other)
     return other

@@ -26,10 +26,12 @@ import psycopg
 import pytest
 from sqlalchemy import func, make_url, select
 
-from casework.models import Case, EvidenceFile, FormSubmission
+from casework.models import Case, EvidenceFile
+from intake.models import FormSubmission
 from intake.service import _token_hash
-from portal import ROOT, crypto, db
+from portal import crypto, db, state
 from portal.audit import _PG_LOCK_ID
+from portal.constants import ROOT
 from portal.models import AuditEntry
 from tests.conftest import PG_URL, REQUIRE_SERVICES
 from tests.functional.server import Portal, running_portal
@@ -578,7 +580,7 @@ def _log_count(portal: Portal, phrase: str) -> int:
 
 def _counted_in(store: Any, portal: Portal, source: str) -> int:
     """How many requests of a client address the shared store counted (moving window)."""
-    key = crypto.client_key(portal.app.extensions["portal.secrets"].secret_key, source)
+    key = crypto.client_key(state.secrets(portal.app).secret_key, source)
     total = 0
     for name in store.scan_iter(match=f"*{key}*"):
         kind = store.type(name).decode()

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
-from portal import create_app
+from application import create_app
 from tests.conftest import config_for_tests
 from tests.intake_support import open_reporter
 from tests.reliability.hostile import (

@@ -161,7 +161,7 @@ EXPECTED: dict[str, Expect] = {
     "compliance.panel_csv": _only(SUPERVISORS),
     # Queue members: their own queue's list, registration and handover…
     "casework.cases": _only(MEMBERS),
-    "casework.register": _only(MEMBERS),
+    "intake_staff.register": _only(MEMBERS),
     "casework.handover": _only(MEMBERS),
     # …and only the cases their queue holds.
     "casework.case_page": _CASE,

@@ -44,9 +44,9 @@ from casework.models import (
     QueueEpoch,
     QueueGrant,
     RecoveryKey,
-    ReporterSession,
 )
-from portal import audit, crypto, db, errors
+from intake.models import ReporterSession
+from portal import audit, crypto, db, errors, state
 from portal.db import Base
 from portal.models import AuditEntry, Role
 from tests.conftest import StaffMember
@@ -81,7 +81,7 @@ class Office:
     @property
     def sqlite(self) -> bool:
         """Whether the database is a SQLite file."""
-        return str(self.app.extensions["portal.config"].database_url).startswith("sqlite")
+        return str(state.config(self.app).database_url).startswith("sqlite")
 
 
 @pytest.fixture(scope="module",
@@ -461,7 +461,7 @@ def _case_keys(app: Flask, case_no: str, epoch_private: bytes) -> content.CaseKe
 
 
 def _db_files(app: Flask) -> list[Path]:
-    path = Path(str(app.extensions["portal.config"].database_url).removeprefix("sqlite:///"))
+    path = Path(str(state.config(app).database_url).removeprefix("sqlite:///"))
     return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal"))
             if p.exists()]
 

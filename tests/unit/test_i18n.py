@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from portal import ROOT
+from portal.constants import ROOT
 
 CATALOG = ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 METHODS = [("portal/**.py", "python"), ("intake/**.py", "python"), ("publicity/**.py", "python"),

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from intake import pow
-from portal import crypto
+from portal import crypto, state
 from portal.extensions import limiter
 
 KEY = b"k" * 32
@@ -138,7 +138,7 @@ def two_limits() -> str:
 def _tiny_app(storage_uri: str = "memory://") -> Flask:
     app = Flask(__name__)
     app.config.update(TESTING=True, RATELIMIT_STORAGE_URI=storage_uri)
-    app.extensions["portal.secrets"] = SimpleNamespace(secret_key=KEY)
+    state.set_secrets(app, SimpleNamespace(secret_key=KEY))
     limiter.init_app(app)
     app.add_url_rule("/ceiling", view_func=ceiling, methods=["POST"])
     app.add_url_rule("/two", view_func=two_limits, methods=["POST"])
@@ -215,7 +215,7 @@ def test_request_exempt_uses_a_derived_key(tiny_app: Flask) -> None:
 
 
 def test_request_exempt_never_raises(tiny_app: Flask) -> None:
-    del tiny_app.extensions["portal.secrets"]
+    state.set_secrets(tiny_app, None)
     form = {pow.FIELD_CHALLENGE: "x" * 10, pow.FIELD_SOLUTION: "1"}
     with tiny_app.test_request_context("/ceiling", method="POST", data=form):
         assert not pow.request_exempt()

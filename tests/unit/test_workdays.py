@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from portal import audit
+from portal import audit, state
 from portal.db import Base
 from portal.models import AuditEntry, CalendarDay, CalendarOverride, CalendarYear
 from portal.workdays import (
@@ -71,7 +71,7 @@ def db() -> Iterator[Session]:
 def app_context() -> Iterator[None]:
     """What the writers need: an app with an audit key and gettext."""
     app = Flask(__name__)
-    app.extensions["portal.secrets"] = SimpleNamespace(audit_mac_key=b"k" * 32)
+    state.set_secrets(app, SimpleNamespace(audit_mac_key=b"k" * 32))
     Babel(app)
     with app.app_context():
         yield

@@ -1,0 +1,30 @@
+"""What a feature package hands the shell: its blueprints, command groups, `portal init` steps,
+demo loaders and event subscriptions. The application is assembled above the features, which
+pass these to `portal.create_app` from one list (see the `application` package)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import click
+from flask import Blueprint, Flask
+from sqlalchemy.orm import Session
+
+# A step of `portal init` or `portal demo`: runs in its own transactions, returns lines to print.
+Step = Callable[[Session], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature package's registrations."""
+
+    name: str
+    # The endpoint of the public home page, if this feature serves it (else the staff home).
+    home: str | None = None
+    blueprints: Sequence[Blueprint] = ()
+    commands: Sequence[click.Command] = ()
+    init_steps: Sequence[Step] = ()
+    demo_loaders: Sequence[Step] = ()
+    # Connects the feature's receivers to `portal.events` for this application.
+    subscribe: Callable[[Flask], None] | None = None
