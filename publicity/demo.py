@@ -20,7 +20,7 @@ from portal import audit, clock, workdays
 from portal.models import StaffUser
 from publicity import service
 from publicity.compliance import service as compliance
-from publicity.compliance.validation import parse_record
+from publicity.compliance.schemas import parse_record
 from publicity.models import Notice
 from publicity.validation import NoticeInput, PersonInput
 

@@ -12,16 +12,11 @@ from portal.forms import posted_version
 from portal.models import Role
 from publicity import queries, service
 from publicity.compliance import service as compliance
+from publicity.fields import put_on_form
 from publicity.forms import CorrectionForm, NoticeForm, OutcomeForm, ReasonForm
 from publicity.models import ChangeStatus, Notice, NoticeStatus
-from publicity.validation import (
-    FIELD_LABELS,
-    MAX_PERSONS,
-    FieldError,
-    InvalidNotice,
-    NoticeInput,
-    parse_notice,
-)
+from publicity.schemas import parse_notice
+from publicity.validation import FIELD_LABELS, MAX_PERSONS, InvalidNotice, NoticeInput
 from publicity.views import days_left, objection_channels
 
 bp = Blueprint("publicity_editor", __name__, url_prefix="/staff/publicity")
@@ -87,7 +82,7 @@ def _validate(form: NoticeForm) -> NoticeInput | None:
     try:
         return parse_notice(form.as_import(), objection_channels(), _min_days())
     except InvalidNotice as exc:
-        _attach(form, exc.errors)
+        put_on_form(form, exc.errors, rows="persons")
         return None
 
 
@@ -97,16 +92,6 @@ def _checked(form: NoticeForm) -> bool:
     if not valid and form.is_submitted():
         _validate(form)
     return valid
-
-
-def _attach(form: NoticeForm, errors: list[FieldError]) -> None:
-    for e in errors:
-        target = form if e.person is None else form.persons.entries[e.person].form
-        name = "exceptional" if e.field.startswith("exceptional_") and not hasattr(
-            target, e.field) else e.field
-        field = getattr(target, name, None) or getattr(target, "title", None)
-        if field is not None:
-            field.errors = [*field.errors, e.message]
 
 
 def _handle_person_buttons(form: NoticeForm) -> bool:

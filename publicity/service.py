@@ -18,7 +18,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import audit, workdays
 from portal.db import transaction, utcnow
 from publicity.compliance import service as compliance
-from publicity.compliance.validation import InvalidRecord, RecordInput, parse_record
+from publicity.compliance.schemas import parse_record
+from publicity.compliance.validation import InvalidRecord, RecordInput
 from publicity.compliance.validation import describe as describe_record_error
 from publicity.models import (
     SEARCH_SEPARATOR,
@@ -32,12 +33,12 @@ from publicity.models import (
     PublicState,
 )
 from publicity.revision import bump_global_revision
+from publicity.schemas import parse_notice
 from publicity.validation import (
     SUBSTANTIVE_FIELDS,
     InvalidNotice,
     NoticeInput,
     PersonInput,
-    parse_notice,
 )
 
 NOTICE_FIELDS = ("title", "issuer", "phone", "letter_address", "visit_address")

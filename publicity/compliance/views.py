@@ -20,24 +20,23 @@ from portal.tables import Table, to_csv
 from publicity.compliance import rules, service
 from publicity.compliance.forms import OverrideForm, RecordForm, SettingsForm, TermForm
 from publicity.compliance.models import AppointmentTerm, ComplianceRecord
+from publicity.compliance.schemas import parse_record
 from publicity.compliance.service import ComplianceError
 from publicity.compliance.validation import (
     BATCH_KINDS,
     CONSULTED,
     DECISIONS,
-    FIELD_LABELS,
     FLAGS,
     INSPECTIONS,
     MAX_NOMINEES,
     MEETING_BODIES,
     NOMINATORS,
     RELATIONSHIPS,
-    FieldError,
     InvalidRecord,
     RecordInput,
     describe,
-    parse_record,
 )
+from publicity.fields import put_on_form
 from publicity.models import Notice, NoticeStatus
 
 bp = Blueprint("compliance", __name__, url_prefix="/staff")
@@ -115,19 +114,8 @@ def _parse(session: Session, form: RecordForm, notice: Notice
                             .thresholds.promotions_without_approval,
                             latest=min(clock.today(), notice.requested_start)), []
     except InvalidRecord as exc:
-        _attach(form, exc.errors)
+        put_on_form(form, exc.errors, rows="nominees")
         return None, [describe(e) for e in exc.errors]
-
-
-def _attach(form: RecordForm, errors: list[FieldError]) -> None:
-    """Each error beside its field (a nominee's beside that row's field), when it has one."""
-    for e in errors:
-        target: object = form
-        if e.person is not None and e.person < len(form.nominees.entries):
-            target = form.nominees.entries[e.person].form
-        field = getattr(target, e.field, None) if e.field in FIELD_LABELS else None
-        if field is not None and e.field != "nominees":
-            field.errors = [*field.errors, e.message]
 
 
 def _handle_nominee_buttons(form: RecordForm) -> bool:

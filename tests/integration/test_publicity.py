@@ -21,6 +21,7 @@ from portal import audit, db, state
 from portal.models import StaffUser
 from publicity import service
 from publicity.models import Notice, NoticePerson
+from publicity.schemas import ApiNotice, ApiNoticePage
 from publicity.validation import NoticeInput, PersonInput
 from tests.compliance_support import allow_many_decisions, record_clean
 from tests.conftest import AuthActions, StaffMember, csrf_token
@@ -643,3 +644,27 @@ def test_import_as_an_editor_keeps_four_eyes(app: Flask, runner, editors, tmp_pa
             service.approve_notice(db.session(), notice_id, actor(app, editors[0]),
                                    dt.date(2026, 11, 27))
     assert exc.value.code == "four-eyes"
+
+
+def test_api_answers_match_the_published_schema(app: Flask, client: FlaskClient,
+                                                publish, editors) -> None:
+    # docs/schemas/api-notice(s).schema.json are generated from these models (strict, no
+    # field left out or added), so a change of the API's output fails here.
+    exceptional = replace(person("李四"), exceptional_circumstance="破格提拔",
+                          exceptional_reason="实绩突出", resume="2002.07 参加工作")
+    with at(dt.date(2026, 11, 27)):
+        data = notice_input(dt.date(2026, 11, 30), person(), exceptional)
+        notice_id = publish(data, approved_on=dt.date(2026, 11, 27))
+        with app.app_context():
+            change = service.propose_correction(db.session(), notice_id,
+                                                replace(data, phone="0000-99999"),
+                                                "电话更正。", actor(app, editors[0]))
+            service.approve_change(db.session(), change.id, actor(app, editors[1]),
+                                   dt.date(2026, 11, 27))
+        page = client.get("/api/notices")
+        one = client.get(f"/api/notices/{notice_id}")
+    listed = ApiNoticePage.model_validate_json(page.data)
+    shown = ApiNotice.model_validate_json(one.data)
+    assert [n.id for n in listed.notices] == [notice_id]
+    assert [p.exceptional is not None for p in shown.persons] == [False, True]
+    assert [c.kind for c in shown.corrections] == ["correction"]

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask_babel import Babel
 
+from publicity.compliance.schemas import parse_record
 from publicity.compliance.validation import (
     MAX_MEMBERS,
     MAX_NOMINEES,
@@ -23,7 +24,6 @@ from publicity.compliance.validation import (
     RecordInput,
     TermSpan,
     describe,
-    parse_record,
 )
 from publicity.validation import FieldError
 

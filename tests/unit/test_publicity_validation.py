@@ -18,12 +18,12 @@ from flask_babel import Babel
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from publicity.schemas import parse_notice
 from publicity.validation import (
     LIMITS,
     InvalidNotice,
     NoticeInput,
     PersonInput,
-    parse_notice,
 )
 
 DEFAULTS = {"phone": "0000-12380", "letter_address": "示例县人民路1号",
