@@ -52,7 +52,7 @@ def clock_start() -> dt.datetime:
 
 
 @pytest.fixture
-def pinned_clock() -> Iterator[time_machine.Coordinates]:
+def pinned_clock() -> Iterator[time_machine.Traveller]:
     """The clock of one test: starts at clock_start() and runs (the tiers' autouse fixture)."""
     with time_machine.travel(clock_start(), tick=True) as traveller:
         yield traveller

@@ -7,5 +7,5 @@ import time_machine
 
 
 @pytest.fixture(autouse=True)
-def _pinned_clock(pinned_clock: time_machine.Coordinates) -> None:
+def _pinned_clock(pinned_clock: time_machine.Traveller) -> None:
     """Every test of the tier: the clock starts at PORTAL_TEST_NOW (or the default day)."""
