@@ -146,10 +146,10 @@ EXPECTED: dict[str, Expect] = {
     "publicity_editor.approve_change": _only(EDITOR),
     "publicity_editor.cancel_change": _only(EDITOR),
     "publicity_editor.outcome": _only(EDITOR),
-    # Appointment compliance (README, "Appointment compliance"): the organization department's
-    # editors record a draft's batch; they and its head review it and see the drafts waiting;
-    # only the head overrides a rule; administrators set terms and thresholds (and cannot
-    # override); supervisors alone read the panel (unpublished persons with disciplinary
+    # Appointment compliance (docs/usage.md, "Appointment compliance"): the organization
+    # department's editors record a draft's batch; they and its head review it and see the drafts
+    # waiting; only the head overrides a rule; administrators set terms and thresholds (and
+    # cannot override); supervisors alone read the panel (unpublished persons with disciplinary
     # flags: not the administrator, who sees the dashboard's figures).
     "compliance.record": _only(EDITOR),
     "compliance.review": _only(COMPLIANCE_REVIEWERS),
