@@ -114,12 +114,13 @@ def create_app(config: Config | None = None) -> Flask:
     from intake.views import bp as intake_bp
     from portal.admin import bp as admin_bp
     from portal.auth_views import bp as auth_bp
+    from portal.health import bp as health_bp
     from publicity.compliance.views import bp as compliance_bp
     from publicity.editor import bp as publicity_editor_bp
     from publicity.views import bp as publicity_bp
 
     blueprints = (publicity_bp, publicity_editor_bp, intake_bp, casework_bp, routing_bp,
-                  queue_keys_bp, supervision_bp, auth_bp, admin_bp, compliance_bp)
+                  queue_keys_bp, supervision_bp, auth_bp, admin_bp, compliance_bp, health_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.add_url_rule("/favicon.ico", "favicon", _no_favicon)
