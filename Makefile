@@ -31,21 +31,21 @@ $(VENV)/.installed-test: pyproject.toml requirements/build.txt requirements/test
 	touch $(VENV)/.installed $@
 
 # `make lock` after any change to the dependencies in pyproject.toml: re-resolves the lock files
-# for CPython 3.11 on Linux x86_64, keeping every pin that still fits (to upgrade everything,
-# delete requirements/*.txt first). build.txt is [build-system] requires; test.txt is resolved
-# next and run.txt constrained to it, so production runs exactly the versions the tests ran.
+# for CPython 3.11 on Linux x86_64, keeping every pin that still fits (LOCK_ARGS below moves
+# them). build.txt is [build-system] requires; test.txt is resolved next and run.txt is
+# constrained to it, so production runs exactly the versions the tests ran.
 # `make lock-check` (CI) fails when the lock no longer matches pyproject.toml.
 LOCK_FILES := build run test
 UV_COMPILE := pip compile --quiet --generate-hashes --python-version 3.11 \
   --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock"
 BUILD_REQUIRES := $(PYTHON) -c 'import tomllib; \
   print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
-# $(call lock_in,DIR): write DIR/requirements/*.txt from DIR/pyproject.toml.
+# $(call lock_in,DIR,ARGS): write DIR/requirements/*.txt from DIR/pyproject.toml.
 lock_in = cd $(1) && \
-  $(BUILD_REQUIRES) | $(UV) $(UV_COMPILE) - -o requirements/build.txt && \
-  $(UV) $(UV_COMPILE) pyproject.toml --extra postgres --extra redis --extra test \
+  $(BUILD_REQUIRES) | $(UV) $(UV_COMPILE) $(2) - -o requirements/build.txt && \
+  $(UV) $(UV_COMPILE) $(2) pyproject.toml --extra postgres --extra redis --extra test \
     -o requirements/test.txt && \
-  $(UV) $(UV_COMPILE) pyproject.toml --extra postgres --extra redis \
+  $(UV) $(UV_COMPILE) $(2) pyproject.toml --extra postgres --extra redis \
     -c requirements/test.txt -o requirements/run.txt
 UV := $(CURDIR)/$(BIN)/uv
 
@@ -54,8 +54,9 @@ UV := $(CURDIR)/$(BIN)/uv
 $(UV):
 	$(MAKE) $(VENV)/.installed-test
 
+# LOCK_ARGS="--upgrade-package flask" (or "--upgrade") moves pins on purpose.
 lock: | $(UV)
-	$(call lock_in,.)
+	$(call lock_in,.,$(LOCK_ARGS))
 
 lock-check: | $(UV)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && mkdir "$$tmp/requirements" && \
