@@ -5,19 +5,68 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-browser test-reliability soak bench lint typecheck translations install install-test clean
+.PHONY: run test test-browser test-reliability soak bench lint typecheck translations install install-test clean lock lock-check
+
+# Installs come from the hash-pinned lock (docs/dependencies.md) with nothing but pip: every
+# file pip downloads must match a hash in requirements/*.txt. requirements/build.txt (setuptools)
+# goes in first, and sdists (feedgen has no wheel) and the project itself are built with it,
+# without build isolation, which would fetch setuptools unpinned. No pip self-upgrade either.
+PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes --no-build-isolation
+PIP_PROJECT := $(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[postgres,redis]'
+$(VENV)/.installed: pyproject.toml requirements/build.txt requirements/run.txt | $(BIN)/python
+	$(PIP_LOCKED) -r requirements/build.txt
+	$(PIP_LOCKED) -r requirements/run.txt
+	$(PIP_PROJECT)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[postgres,redis,test]'
+# requirements/run.txt is a subset of requirements/test.txt, at the same versions.
+$(VENV)/.installed-test: pyproject.toml requirements/build.txt requirements/test.txt | $(BIN)/python
+	$(PIP_LOCKED) -r requirements/build.txt
+	$(PIP_LOCKED) -r requirements/test.txt
+	$(PIP_PROJECT)
 	touch $(VENV)/.installed $@
+
+# `make lock` after any change to the dependencies in pyproject.toml: re-resolves the lock files
+# for CPython 3.11 on Linux x86_64, keeping every pin that still fits (LOCK_ARGS below moves
+# them). build.txt is [build-system] requires; test.txt is resolved next and run.txt is
+# constrained to it, so production runs exactly the versions the tests ran.
+# `make lock-check` (CI) fails when the lock no longer matches pyproject.toml.
+LOCK_FILES := build run test
+UV_COMPILE := pip compile --quiet --generate-hashes --python-version 3.11 \
+  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock"
+BUILD_REQUIRES := $(PYTHON) -c 'import tomllib; \
+  print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+# $(call lock_in,DIR,ARGS): write DIR/requirements/*.txt from DIR/pyproject.toml.
+lock_in = cd $(1) && \
+  $(BUILD_REQUIRES) | $(UV) $(UV_COMPILE) $(2) - -o requirements/build.txt && \
+  $(UV) $(UV_COMPILE) $(2) pyproject.toml --extra postgres --extra redis --extra test \
+    -o requirements/test.txt && \
+  $(UV) $(UV_COMPILE) $(2) pyproject.toml --extra postgres --extra redis \
+    -c requirements/test.txt -o requirements/run.txt
+UV := $(CURDIR)/$(BIN)/uv
+
+# uv is in the test extra (hash-pinned by the lock it writes); an existing one is used as is,
+# so re-locking after an edit of pyproject.toml does not reinstall first.
+$(UV):
+	$(MAKE) $(VENV)/.installed-test
+
+# LOCK_ARGS="--upgrade-package flask" (or "--upgrade") moves pins on purpose.
+lock: | $(UV)
+	$(call lock_in,.,$(LOCK_ARGS))
+
+lock-check: | $(UV)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && mkdir "$$tmp/requirements" && \
+	cp pyproject.toml "$$tmp/" && \
+	for f in $(LOCK_FILES); do cp "requirements/$$f.txt" "$$tmp/requirements/"; done && \
+	( $(call lock_in,"$$tmp") ) && \
+	stale=0 && for f in $(LOCK_FILES); do \
+	  diff -u "requirements/$$f.txt" "$$tmp/requirements/$$f.txt" || stale=1; done && \
+	if [ $$stale = 0 ]; then echo "lock: requirements/*.txt match pyproject.toml"; \
+	else echo "lock: requirements/*.txt do not match pyproject.toml: run make lock"; exit 1; fi
 
 # Browser-side tools of the functional tier (axe-core, jsQR), from the npm registry when npm is
 # here; without them the browser tests skip (or fail under PORTAL_TEST_REQUIRE_BROWSER=1).

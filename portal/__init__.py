@@ -18,6 +18,7 @@ from portal import access, cli, db, errors, http_cache, i18n, logs, security, st
 from portal.access import public
 from portal.admin import bp as admin_bp
 from portal.auth_views import bp as auth_bp
+from portal.health import bp as health_bp
 from portal.config import Config, InstanceSecrets, NotInitialised
 from portal.constants import MAX_ID, ROOT
 from portal.extensions import csrf, limiter
@@ -27,7 +28,7 @@ from portal.forms import ROLE_LABELS
 __all__ = ["Feature", "create_app"]
 
 # The shell's own pages; the features' come after them, in the order given.
-SHELL_BLUEPRINTS = (auth_bp, admin_bp)
+SHELL_BLUEPRINTS = (auth_bp, admin_bp, health_bp)
 
 
 class MemoryRequest(Request):

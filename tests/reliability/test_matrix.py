@@ -98,6 +98,7 @@ EXPECTED: dict[str, Expect] = {
     # Public pages: notices, the report form and the reporter's follow-up, staff login.
     "favicon": _PUBLIC,
     "static": _PUBLIC,
+    "health.healthz": _PUBLIC,  # the load balancer's probe: a status code and nothing else
     "publicity.home": _PUBLIC,
     "publicity.notices": _PUBLIC,
     "publicity.archive": _PUBLIC,
