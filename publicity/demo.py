@@ -69,6 +69,36 @@ def _working_day_before(cal: workdays.WorkCalendar, day: dt.date, n: int) -> dt.
     return day
 
 
+def _open_start(cal: workdays.WorkCalendar, today: dt.date) -> dt.date | None:
+    """A start whose period is open today: two working days ago (today on a day off), or
+    earlier when that period would reach into a year that is not loaded."""
+    if not cal.is_loaded(today.year):
+        return None
+    day = _working_day_before(cal, today, 2) if cal.is_workday(today) else today
+    while True:
+        try:
+            period = workdays.publicity_period(cal, day, 5)
+        except workdays.YearNotLoaded:
+            day -= dt.timedelta(days=1)
+            continue
+        return day if period.end >= today else None
+
+
+def _computable_start(cal: workdays.WorkCalendar, today: dt.date,
+                      preferred: dt.date) -> dt.date | None:
+    """PREFERRED, or the latest day after today before it, whose five-working-day period lies
+    in loaded years (near the end of the last loaded year there may be none)."""
+    day = preferred
+    while day > today:
+        try:
+            workdays.publicity_period(cal, day, 5)
+        except workdays.YearNotLoaded:
+            day -= dt.timedelta(days=1)
+        else:
+            return day
+    return None
+
+
 def _past(cal: workdays.WorkCalendar, today: dt.date, days: int) -> dt.date:
     """A date about `days` ago in a loaded year (else in the last loaded year)."""
     day = today - dt.timedelta(days=days)
@@ -198,8 +228,10 @@ def load(db: Session) -> list[str]:
     service.approve_change(db, change.id, editor1, withdrawn.period_start or today)
     lines.append(f"withdrawn notice #{withdrawn.id}")
 
-    try:
-        start = _working_day_before(cal, today, 2) if cal.is_workday(today) else today
+    start = _open_start(cal, today)
+    if start is None:
+        lines.append("no open notice: no five working days around today are in loaded years")
+    else:
         open_notice = _publish(db, _notice("中共示例县委组织部干部任前公示", start, [
             _person("王立新", "男", "1980-05", "示例县青山镇党委副书记、镇长",
                     "示例县青山镇党委书记", cadre_id="DEMO-0004"),
@@ -209,22 +241,30 @@ def load(db: Session) -> list[str]:
                     cadre_id="DEMO-0005"),
         ]), editor1, editor2, term)
         lines.append(f"open notice #{open_notice.id}")
-        later = today + dt.timedelta(days=10)
+    later = _computable_start(cal, today, today + dt.timedelta(days=10))
+    if later is None:
+        lines.append("no scheduled notice: the days after today are not in a loaded year")
+    else:
         scheduled = _draft(db, _notice("中共示例县委组织部干部任前公示（下一批）", later, [
             _person("赵明", "男", "1983-02", "示例县农业农村局副局长", "示例县水利局局长",
                     cadre_id="DEMO-0006"),
         ]), editor1, term)
         service.approve_notice(db, scheduled.id, editor2, today)
         lines.append(f"scheduled notice #{scheduled.id}")
-    except (workdays.YearNotLoaded, service.PublicityError):
-        lines.append("no open notice: this year's holiday schedule is not loaded")
+    start = _computable_start(cal, today, today + dt.timedelta(days=20))
     draft = _draft(db, _notice("中共示例县委组织部干部任前公示（草稿）",
-                               today + dt.timedelta(days=20), [
+                               start or today + dt.timedelta(days=20), [
         _person("孙丽", "女", "1986-04", "示例县文化和旅游局副局长", "示例县文化和旅游局局长",
                 cadre_id="DEMO-0007"),
     ]), editor1, term)
-    lines.append(f"draft #{draft.id} (editor1 wrote it and recorded a clean compliance record; "
-                 "log in as editor2 to approve it)")
+    if start is not None:
+        lines.append(f"draft #{draft.id} (editor1 wrote it and recorded a clean compliance "
+                     "record; log in as editor2 to approve it)")
+    else:
+        year = next(y for y in range(today.year, today.year + 2) if not cal.is_loaded(y))
+        lines.append(f"draft #{draft.id} (editor1 wrote it and recorded a clean compliance "
+                     f"record; editor2 can approve it once the {year} holiday schedule is "
+                     "imported: calendar import FILE)")
     blocked = _blocked(db, today, editor1, term)
     lines.append(f"draft #{blocked.id} trips rules 1, 2, 4, 8, 9 (approval is refused): log in "
                  "as editor2 to see the checks, as orghead to override them, as editor1 to fix "

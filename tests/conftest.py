@@ -42,19 +42,24 @@ PASSPHRASE = "correct horse battery staple orbit"
 DEFAULT_NOW = "2026-11-04T10:00:00+08:00"
 
 
-def clock_start() -> dt.datetime:
-    """The instant the clock of each unit and integration test starts at (PORTAL_TEST_NOW)."""
-    value = os.environ.get("PORTAL_TEST_NOW") or DEFAULT_NOW
+def clock_start(request: pytest.FixtureRequest | None = None) -> dt.datetime:
+    """The instant a unit or integration test's clock starts at: its `clock` mark, else
+    PORTAL_TEST_NOW, else DEFAULT_NOW."""
+    mark = request.node.get_closest_marker("clock") if request is not None else None
+    value = mark.args[0] if mark else os.environ.get("PORTAL_TEST_NOW") or DEFAULT_NOW
     start = dt.datetime.fromisoformat(value)
     if start.tzinfo is None:
-        raise pytest.UsageError(f"PORTAL_TEST_NOW needs a UTC offset: {value!r}")
+        raise pytest.UsageError(f"a test clock needs a UTC offset: {value!r}")
     return start
 
 
 @pytest.fixture
-def pinned_clock() -> Iterator[time_machine.Traveller]:
-    """The clock of one test: starts at clock_start() and runs (the tiers' autouse fixture)."""
-    with time_machine.travel(clock_start(), tick=True) as traveller:
+def pinned_clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
+    """The clock of one test: starts at clock_start() and runs (the tiers' autouse fixture).
+
+    A test whose expectations hold on one day only says which: `@pytest.mark.clock(ISO)`.
+    """
+    with time_machine.travel(clock_start(request), tick=True) as traveller:
         yield traveller
 
 

@@ -1002,6 +1002,7 @@ def test_only_supervisors_and_admins_open_the_dashboard(team: Team, editors,  # 
         assert client.get(PATHS[2]).status_code == 200
 
 
+@pytest.mark.clock("2026-11-04T10:00:00+08:00")  # "to" defaults to today: before 2026-12-01
 def test_bad_periods_and_queues_are_refused(team: Team, supervisor: StaffMember) -> None:
     app = team.app
     client = login(app, supervisor)
