@@ -18,12 +18,12 @@ from portal import access, cli, db, errors, http_cache, i18n, logs, security, st
 from portal.access import public
 from portal.admin import bp as admin_bp
 from portal.auth_views import bp as auth_bp
-from portal.health import bp as health_bp
 from portal.config import Config, InstanceSecrets, NotInitialised
 from portal.constants import MAX_ID, ROOT
 from portal.extensions import csrf, limiter
 from portal.features import Feature
 from portal.forms import ROLE_LABELS
+from portal.health import bp as health_bp
 
 __all__ = ["Feature", "create_app"]
 
