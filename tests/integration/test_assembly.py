@@ -22,7 +22,7 @@ def _config(tmp_path: Path) -> portal.Config:
 def test_the_shell_alone_has_only_its_own_pages_and_no_receivers(tmp_path: Path) -> None:
     shell = portal.create_app(_config(tmp_path))
     try:
-        assert set(shell.blueprints) == {"auth", "admin"}
+        assert set(shell.blueprints) == {"auth", "admin", "health"}
         assert state.features(shell) == ()
         assert not list(events.calendar_changed.receivers_for(shell))
         assert not list(events.access_lost.receivers_for(shell))
@@ -40,7 +40,7 @@ def test_the_full_app_has_every_feature_once(tmp_path: Path) -> None:
     try:
         assert state.features(app) == FEATURES
         assert [f.name for f in FEATURES] == ["publicity", "casework", "intake"]
-        assert set(app.blueprints) == {"auth", "admin", "publicity", "publicity_editor",
+        assert set(app.blueprints) == {"auth", "admin", "health", "publicity", "publicity_editor",
                                        "compliance", "casework", "routing", "queue_keys",
                                        "supervision", "intake", "intake_staff"}
         assert app.url_map.bind("").match("/staff/cases/register") == (
