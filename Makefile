@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-browser test-reliability soak bench lint typecheck translations install install-test clean lock lock-check
+.PHONY: run test test-all-days test-browser test-reliability soak bench lint typecheck translations install install-test clean lock lock-check
 
 # Installs come from the hash-pinned lock (docs/dependencies.md) with nothing but pip: every
 # file pip downloads must match a hash in requirements/*.txt. requirements/build.txt (setuptools)
@@ -89,14 +89,24 @@ run: install
 	@echo "Serving on http://127.0.0.1:$(PORT)  (logs never show client addresses)"
 	PORTAL_SECURE_COOKIES=false $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# Every tier in one run spread over the cores (pytest-xdist): a test module stays in one process,
+# so module fixtures are shared and each process starts one tier's servers at a time. With
+# PORTAL_TEST_CLOCKS=all (as in .ci/run) the unit and integration tiers run again on the days
+# of tests/clock_scenarios.py (docs/testing.md, "Tests on any day").
+TEST_PROCESSES ?= 2
+XDIST := -n $(TEST_PROCESSES) --dist loadscope
 test: install-test
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
-# Only the real-browser journeys (headless Chromium; see README, "Tests").
+# The unit and integration tiers on every clock: the default day and each hard day.
+test-all-days: install-test
+	PORTAL_TEST_CLOCKS=all $(BIN)/pytest $(XDIST) tests/unit tests/integration $(PYTEST_ARGS)
+
+# Only the real-browser journeys (headless Chromium; docs/testing.md).
 test-browser: install-test
 	$(BIN)/pytest tests/functional $(PYTEST_ARGS)
 
-# Load, faults and hostile input (tests/reliability; also part of `make test`).
+# Load, faults and hostile input (tests/reliability, docs/reliability.md; also in `make test`).
 test-reliability: install-test
 	$(BIN)/pytest tests/reliability $(PYTEST_ARGS)
 

@@ -30,6 +30,7 @@ from sqlalchemy.pool import NullPool
 from application import create_app
 from portal import state
 from portal.config import Config, InstanceSecrets
+from tests.clock_scenarios import scenarios
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
@@ -39,30 +40,77 @@ PASSPHRASE = "correct horse battery staple orbit"
 
 # Every unit and integration test starts at this instant, with the clock running from there
 # (time-machine), so no test reads the real date. A Wednesday, a working day of a loaded year.
-# CI runs those tiers again at other instants (`make test-dates`, tests/clock_scenarios.py):
-# a test that silently depends on "today" fails there.
 DEFAULT_NOW = "2026-11-04T10:00:00+08:00"
+DEFAULT_CLOCK = "default"
 
 
-def clock_start(request: pytest.FixtureRequest | None = None) -> dt.datetime:
-    """The instant a unit or integration test's clock starts at: its `clock` mark, else
-    PORTAL_TEST_NOW, else DEFAULT_NOW."""
-    mark = request.node.get_closest_marker("clock") if request is not None else None
-    value = mark.args[0] if mark else os.environ.get("PORTAL_TEST_NOW") or DEFAULT_NOW
+def clock_names() -> list[str]:
+    """The clocks each unit and integration test runs on: PORTAL_TEST_CLOCKS names them
+    ("all": the default and every scenario of tests/clock_scenarios.py, as in CI); unset, the
+    default one only. On a scenario's clock a test that silently depends on "today" fails."""
+    asked = os.environ.get("PORTAL_TEST_CLOCKS", "").strip()
+    if not asked:
+        return [DEFAULT_CLOCK]
+    known = [DEFAULT_CLOCK, *scenarios()]
+    names = known if asked == "all" else [n.strip() for n in asked.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise pytest.UsageError(f"PORTAL_TEST_CLOCKS: unknown {unknown}; known: {known}")
+    return names
+
+
+def clock_start(request: pytest.FixtureRequest) -> dt.datetime:
+    """The instant a unit or integration test's clock starts at: its `clock` mark, else its
+    clock's (PORTAL_TEST_NOW may move the default one)."""
+    mark = request.node.get_closest_marker("clock")
+    name = getattr(request, "param", DEFAULT_CLOCK)
+    if mark:
+        value = mark.args[0]
+    elif name == DEFAULT_CLOCK:
+        value = os.environ.get("PORTAL_TEST_NOW") or DEFAULT_NOW
+    else:
+        return scenarios()[name]
     start = dt.datetime.fromisoformat(value)
     if start.tzinfo is None:
         raise pytest.UsageError(f"a test clock needs a UTC offset: {value!r}")
     return start
 
 
-@pytest.fixture
 def pinned_clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
-    """The clock of one test: starts at clock_start() and runs (the tiers' autouse fixture).
-
-    A test whose expectations hold on one day only says which: `@pytest.mark.clock(ISO)`.
-    """
+    """The clock of one test: starts at clock_start() and runs. The unit and integration tiers
+    use it as an autouse fixture parametrized by clock_names(); a test whose expectations hold
+    on one day only says which with `@pytest.mark.clock(ISO instant)`."""
     with time_machine.travel(clock_start(request), tick=True) as traveller:
         yield traveller
+
+
+def _clock_of(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("_pinned_clock", DEFAULT_CLOCK)) if callspec else DEFAULT_CLOCK
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the other days, SQLite only, and not the tests that pin their own day (they would
+    repeat themselves). The tiers that start servers go first: the longest run begins early
+    when the run is spread over processes (pytest-xdist)."""
+    kept, dropped = [], []
+    for item in items:
+        other_day = _clock_of(item) != DEFAULT_CLOCK
+        params = getattr(item, "callspec", None)
+        on_postgres = params is not None and params.params.get("database_url") == "postgres"
+        if other_day and (on_postgres or item.get_closest_marker("clock")):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    first = ("tests/reliability/test_load.py", "tests/reliability", "tests/functional")
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid
+        return next((n for n, prefix in enumerate(first) if path.startswith(prefix)), len(first))
+
+    items[:] = sorted(kept, key=rank)
 
 
 def missing_service(variable: str, what: str) -> None:
@@ -153,12 +201,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# A digest of the working-day calendar (3,288 rows after init): most tests leave it as it was,
+# and then it is kept instead of being deleted and inserted again.
+DAYS_DIGEST = text("SELECT md5(string_agg(concat_ws(',', day, is_workday, ordinal, provisional),"
+                   " ';' ORDER BY day)) FROM calendar_day")
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The rows `portal init` leaves in a database, to restore between tests."""
 
-    tables: tuple[str, ...]  # every table, parents first
     rows: dict[str, list[dict[str, object]]]
+    days_digest: str
 
 
 @pytest.fixture(scope="session")
@@ -168,23 +222,28 @@ def pg_template(pg_schema_url: str, tmp_path_factory: pytest.TempPathFactory) ->
 
     _init_database(tmp_path_factory.mktemp("pg-template"), pg_schema_url)
     engine = create_engine(_psycopg_url(pg_schema_url))
-    tables = tuple(t.name for t in Base.metadata.sorted_tables)
     with engine.connect() as conn:
         rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select())]
                 for t in Base.metadata.sorted_tables}
+        digest = conn.scalar(DAYS_DIGEST)
     engine.dispose()
-    return Snapshot(tables, {name: found for name, found in rows.items() if found})
+    return Snapshot({name: found for name, found in rows.items() if found}, digest)
 
 
 def _restore(url: str, snapshot: Snapshot) -> None:
-    """Empty every table of the shared schema and put back what `portal init` made."""
+    """Empty every table of the shared schema and put back what `portal init` made (the
+    calendar only when a test changed it)."""
     from portal.db import Base
 
     engine = create_engine(_psycopg_url(url), poolclass=NullPool)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in snapshot.tables)))
+        keep_days = conn.scalar(DAYS_DIGEST) == snapshot.days_digest
+        for table in reversed(Base.metadata.sorted_tables):
+            if not (keep_days and table.name == "calendar_day"):
+                conn.execute(table.delete())
         for name, rows in snapshot.rows.items():
-            conn.execute(Base.metadata.tables[name].insert(), rows)
+            if not (keep_days and name == "calendar_day"):
+                conn.execute(Base.metadata.tables[name].insert(), rows)
     engine.dispose()
 
 

@@ -1,11 +1,17 @@
-"""This tier runs on a pinned clock (tests/conftest.py, `pinned_clock`)."""
+"""This tier runs on a pinned clock, once per clock that PORTAL_TEST_CLOCKS names
+(tests/conftest.py: `pinned_clock`, `clock_names`)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 import time_machine
 
+from tests.conftest import clock_names, pinned_clock
 
-@pytest.fixture(autouse=True)
-def _pinned_clock(pinned_clock: time_machine.Traveller) -> None:
-    """Every test of the tier: the clock starts at PORTAL_TEST_NOW (or the default day)."""
+
+@pytest.fixture(autouse=True, params=clock_names() if len(clock_names()) > 1 else None)
+def _pinned_clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
+    """Every test of the tier: the clock starts at its clock's instant and runs."""
+    yield from pinned_clock(request)
