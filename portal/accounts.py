@@ -31,7 +31,7 @@ MIN_PASSPHRASE_LENGTH = 12
 MAX_PASSPHRASE_LENGTH = 256
 TOTP_STEP = 30
 SESSION_TOUCH_SECONDS = 60
-# Demo accounts only (`portal demo`); printed in the README on purpose.
+# Demo accounts only (`portal demo`); printed in the README and by `portal demo` on purpose.
 DEMO_PASSPHRASE = "demo-Passphrase-2026-not-for-production"  # noqa: S105
 
 

@@ -12,7 +12,7 @@ Two requests with the same key get the same bytes, so
 Views that serve such pages are marked `@shared_page`. Requests for them open no session (a
 cookie the browser sends is not even parsed; base.html leaves out flashed messages, which
 belong to one visitor) and skip the per-client rate limits (they cost a cache lookup; a flood
-is the reverse proxy's to limit, see the README).
+is the reverse proxy's to limit, see docs/deployment.md).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
+from werkzeug.routing import Rule
 
 from application import create_app
 from portal import state
@@ -265,6 +266,30 @@ class SharedTemplateCode(jinja2.BytecodeCache):
 
 
 TEMPLATE_CODE = SharedTemplateCode()
+
+
+def _share_url_builders() -> None:
+    """werkzeug compiles two URL-builder functions (Python source, via ``ast``) for each rule of
+    each app, which was most of the cost of building an app; a run builds thousands of apps
+    with the same rules. A builder depends only on the rule's parsed parts, its defaults, its
+    converters and whether unknown arguments are appended, and it reads the rule through the
+    instance it is bound to, so one compiled function serves every app's copy of the rule."""
+    compile_builder = Rule._compile_builder
+    compiled: dict[tuple[object, ...], Callable[..., tuple[str, str]]] = {}
+
+    def shared(self: Rule, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
+        converters = tuple((name, type(c), c.regex, c.part_isolating)
+                           for name, c in sorted(self._converters.items()))
+        key = (self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())),
+               converters, append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = shared  # type: ignore[method-assign]
+
+
+_share_url_builders()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The compliance record's format: its choices, labels, errors and validated values.
 
 One path for every source, as for notices: the editor's form and `notices import` both build a
-mapping in the import format (README, "Compliance record") and pass it through
+mapping in the import format (docs/import-formats.md) and pass it through
 :func:`publicity.compliance.schemas.parse_record`. Every problem is listed at once, naming the
 nominee and the field, and nothing is saved unless there is none.
 """
