@@ -387,42 +387,67 @@ _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 
 
 def _ooxml(data: bytes, max_bytes: int) -> CleanFile:
-    """Accept a Word/Excel/PowerPoint package; blank its property parts; refuse other zips."""
+    """Accept a Word/Excel/PowerPoint package and clean each part by its role (see
+    :data:`_OOXML_PARTS`); refuse other zips and documents with macros."""
     with _parse_guard(), zipfile.ZipFile(io.BytesIO(data)) as src:
-        members = [info for info in src.infolist() if not info.is_dir()]
-        if (
-            len(members) > _ZIP_MAX_MEMBERS
-            or sum(info.file_size for info in members) > _ZIP_EXPANSION * max_bytes
-        ):
-            raise EvidenceRejected("too-large")
-        names = {info.filename for info in members}
-        if len(names) != len(members):
-            raise EvidenceRejected("corrupt")
-        if "[Content_Types].xml" not in names or "_rels/.rels" not in names:
-            raise EvidenceRejected("not-allowed")
-        types = SafeET.fromstring(_read_member(src, src.getinfo("[Content_Types].xml")))
-        overrides = {
-            str(el.get("PartName", "")).lstrip("/"): str(el.get("ContentType", ""))
-            for el in types.iter(f"{_CT_NS}Override")
-        }
-        declared = [str(el.get("ContentType", "")).lower() for el in types]
-        if any("macroenabled" in ct or "vbaproject" in ct for ct in declared) or any(
-            name.lower().endswith("vbaproject.bin") for name in names
-        ):
-            raise EvidenceRejected("macro")
-        mains = [(part, _OOXML_MAINS[ct]) for part, ct in overrides.items() if ct in _OOXML_MAINS]
-        if len(mains) != 1 or mains[0][0] not in names:
-            raise EvidenceRejected("not-allowed")
-        kind, mime = mains[0][1]
-        props = {p for p, ct in overrides.items() if ct in _OOXML_PROPS_TYPES}
-        rels = SafeET.fromstring(_read_member(src, src.getinfo("_rels/.rels")))
-        thumbs = {n for n in names if n.lower().startswith("docprops/thumbnail.")} | {
-            str(el.get("Target", "")).lstrip("/")
-            for el in rels
-            if str(el.get("Type", "")).endswith("/metadata/thumbnail")
-        }
-        cleaned, removed, warning = _rewrite_zip(src, members, props | _OOXML_PROPS_PATHS, thumbs)
+        members = _ooxml_members(src, max_bytes)
+        names = frozenset(info.filename for info in members)
+        content_types, declared = _content_types(src)
+        _refuse_macros(declared, names)
+        kind, mime = _main_part(content_types, names)
+        package = _Package(content_types, _package_relationships(src))
+        cleaned, removed, warning = _rewrite_zip(src, members, package)
     return CleanFile(kind, mime, kind, cleaned, removed, warning)
+
+
+def _ooxml_members(src: zipfile.ZipFile, max_bytes: int) -> list[zipfile.ZipInfo]:
+    """The package's files, refused when there are too many, they inflate too far, a name
+    repeats, or the two parts every package has are missing."""
+    members = [info for info in src.infolist() if not info.is_dir()]
+    if (
+        len(members) > _ZIP_MAX_MEMBERS
+        or sum(info.file_size for info in members) > _ZIP_EXPANSION * max_bytes
+    ):
+        raise EvidenceRejected("too-large")
+    names = {info.filename for info in members}
+    if len(names) != len(members):
+        raise EvidenceRejected("corrupt")
+    if "[Content_Types].xml" not in names or "_rels/.rels" not in names:
+        raise EvidenceRejected("not-allowed")
+    return members
+
+
+def _content_types(src: zipfile.ZipFile) -> tuple[dict[str, str], list[str]]:
+    """The content type each part is declared with by an Override, and every content type
+    declared (Defaults included, lower case)."""
+    types = SafeET.fromstring(_read_member(src, src.getinfo("[Content_Types].xml")))
+    overrides = {
+        str(el.get("PartName", "")).lstrip("/"): str(el.get("ContentType", ""))
+        for el in types.iter(f"{_CT_NS}Override")
+    }
+    return overrides, [str(el.get("ContentType", "")).lower() for el in types]
+
+
+def _refuse_macros(declared: list[str], names: frozenset[str]) -> None:
+    """Refuse a package declaring or holding a VBA project."""
+    if any("macroenabled" in ct or "vbaproject" in ct for ct in declared) or any(
+        name.lower().endswith("vbaproject.bin") for name in names
+    ):
+        raise EvidenceRejected("macro")
+
+
+def _main_part(content_types: dict[str, str], names: frozenset[str]) -> tuple[str, str]:
+    """(kind, MIME type) of the package's one main document part, which must be present."""
+    mains = [(part, _OOXML_MAINS[ct]) for part, ct in content_types.items() if ct in _OOXML_MAINS]
+    if len(mains) != 1 or mains[0][0] not in names:
+        raise EvidenceRejected("not-allowed")
+    return mains[0][1]
+
+
+def _package_relationships(src: zipfile.ZipFile) -> tuple[tuple[str, str], ...]:
+    """The package's own relationships (``_rels/.rels``) as (type, target part) pairs."""
+    rels = SafeET.fromstring(_read_member(src, src.getinfo("_rels/.rels")))
+    return tuple((str(el.get("Type", "")), str(el.get("Target", "")).lstrip("/")) for el in rels)
 
 
 def _read_member(src: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -434,8 +459,107 @@ def _read_member(src: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return stream.read(info.file_size)
 
 
+@dataclass(frozen=True)
+class _Package:
+    """What a package says of its parts: the content type each is declared with (by an
+    Override) and the package's relationships, as (type, target part) pairs."""
+
+    content_types: dict[str, str]
+    relationships: tuple[tuple[str, str], ...]
+
+
+_Cleaned = tuple[bytes, list[str], bool]  # the part's new body, what was removed, warning
+
+
+def _never(name: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class _PartRole:
+    """A kind of part the cleaner knows, and how it cleans one (name, body) -> _Cleaned.
+
+    A part has the role when it is declared with one of ``content_types``, its name
+    satisfies ``named``, or a package relationship whose type ends with ``relationship``
+    targets it.
+    """
+
+    clean: Callable[[str, bytes], _Cleaned]
+    content_types: frozenset[str] = frozenset()
+    named: Callable[[str], bool] = _never
+    relationship: str = ""
+
+    def holds(self, name: str, package: _Package) -> bool:
+        """Whether the part ``name`` of ``package`` has this role."""
+        return (
+            package.content_types.get(name, "") in self.content_types
+            or self.named(name)
+            or (
+                bool(self.relationship)
+                and any(
+                    rel_type.endswith(self.relationship) and target == name
+                    for rel_type, target in package.relationships
+                )
+            )
+        )
+
+
+def _blank_properties(name: str, body: bytes) -> _Cleaned:
+    """A property part becomes its empty root element."""
+    root = SafeET.fromstring(body)
+    codes = ["office-author"] if len(root) or root.attrib else []
+    return _empty_xml(str(root.tag)), codes, False
+
+
+def _blank_thumbnail(name: str, body: bytes) -> _Cleaned:
+    """A JPEG or PNG preview of the document becomes a blank pixel."""
+    if not body.startswith((b"\xff\xd8", _PNG_SIGNATURE)):
+        return body, [], True  # WMF/EMF previews cannot be regenerated here
+    fmt = "JPEG" if body.startswith(b"\xff\xd8") else "PNG"
+    tiny = _tiny_image(fmt)
+    return tiny, ["thumbnail"] if body != tiny else [], False
+
+
+def _clean_other(name: str, body: bytes) -> _Cleaned:
+    """Pictures lose their metadata; embedded documents keep theirs (warning); anything
+    else is copied as is."""
+    guess = filetype.guess(body)
+    kind = _SNIFFED[guess.extension][0] if guess and guess.extension in _SNIFFED else ""
+    if kind in _STRIPPERS:
+        try:
+            cleaned, codes = _STRIPPERS[kind](body)
+        except EvidenceRejected:
+            return body, [], True
+        return cleaned, codes, False
+    return body, [], "/embeddings/" in f"/{name.lower()}"
+
+
+# The roles of parts, first match first. A part that needs more cleaning (another identifying
+# part, element or relationship) is one more entry here, above the roles it would otherwise have.
+_OOXML_PARTS = (
+    # Document properties (author, company, manager, custom fields) and Word's people list.
+    _PartRole(_blank_properties, _OOXML_PROPS_TYPES, named=_OOXML_PROPS_PATHS.__contains__),
+    # The preview picture saved with the document.
+    _PartRole(
+        _blank_thumbnail,
+        named=lambda name: name.lower().startswith("docprops/thumbnail."),
+        relationship="/metadata/thumbnail",
+    ),
+    # Any other XML part: the people named in it (comment and revision authors).
+    _PartRole(
+        lambda name, body: _blank_people(body), named=lambda name: name.lower().endswith(".xml")
+    ),
+)
+_OOXML_OTHER = _PartRole(_clean_other)  # every other part: pictures, embeddings, binaries
+
+
+def _part_role(name: str, package: _Package) -> _PartRole:
+    """The first role in :data:`_OOXML_PARTS` the part has, else :data:`_OOXML_OTHER`."""
+    return next((role for role in _OOXML_PARTS if role.holds(name, package)), _OOXML_OTHER)
+
+
 def _rewrite_zip(
-    src: zipfile.ZipFile, members: list[zipfile.ZipInfo], props: set[str], thumbs: set[str]
+    src: zipfile.ZipFile, members: list[zipfile.ZipInfo], package: _Package
 ) -> tuple[bytes, tuple[str, ...], bool]:
     """Copy every member, cleaning it by its role; also say whether anything is left.
 
@@ -446,41 +570,12 @@ def _rewrite_zip(
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in members:
-            body, codes, unsure = _ooxml_part(info.filename, _read_member(src, info), props,
-                                              thumbs)
+            role = _part_role(info.filename, package)
+            body, codes, unsure = role.clean(info.filename, _read_member(src, info))
             removed += codes
             warning = warning or unsure
             dst.writestr(zipfile.ZipInfo(info.filename, _ZIP_EPOCH), body, zipfile.ZIP_DEFLATED)
     return out.getvalue(), tuple(dict.fromkeys(removed)), warning
-
-
-def _ooxml_part(
-    name: str, body: bytes, props: set[str], thumbs: set[str]
-) -> tuple[bytes, list[str], bool]:
-    """Property parts become empty root elements, thumbnails a blank pixel, other XML
-    parts lose the people named in them, and pictures their metadata; embedded
-    documents keep theirs (warning)."""
-    if name in props:
-        root = SafeET.fromstring(body)
-        codes = ["office-author"] if len(root) or root.attrib else []
-        return _empty_xml(str(root.tag)), codes, False
-    if name in thumbs:
-        if not body.startswith((b"\xff\xd8", _PNG_SIGNATURE)):
-            return body, [], True  # WMF/EMF previews cannot be regenerated here
-        fmt = "JPEG" if body.startswith(b"\xff\xd8") else "PNG"
-        tiny = _tiny_image(fmt)
-        return tiny, ["thumbnail"] if body != tiny else [], False
-    if name.lower().endswith(".xml"):
-        return _blank_people(body)
-    guess = filetype.guess(body)
-    kind = _SNIFFED[guess.extension][0] if guess and guess.extension in _SNIFFED else ""
-    if kind in _STRIPPERS:
-        try:
-            cleaned, codes = _STRIPPERS[kind](body)
-        except EvidenceRejected:
-            return body, [], True
-        return cleaned, codes, False
-    return body, [], "/embeddings/" in f"/{name.lower()}"
 
 
 @functools.cache

@@ -107,21 +107,9 @@ def save_term(db: Session, term_id: int | None, name: str, starts_on: dt.date | 
               actor: audit.Actor) -> AppointmentTerm:
     """Add a term (term_id None) or change one; its dates may not overlap another term's."""
     name = " ".join((name or "").split())
-    problems: dict[str, str] = {}
-    if not name or len(name) > 50:
-        problems["name"] = _("Give the term a name of at most 50 characters, e.g. 第十五届.")
-    if starts_on is None or ends_on is None or ends_on <= starts_on:
-        problems["ends_on"] = _("A term ends after it starts.")
-    if leadership_posts is None or not 1 <= leadership_posts <= 100000:
-        problems["leadership_posts"] = _("A term needs its number of leadership posts (职数), "
-                                         "from 1 to 100000.")
+    problems = _term_problems(name, starts_on, ends_on, leadership_posts)
     with transaction(db):
-        others = [t for t in db.scalars(select(AppointmentTerm)) if t.id != term_id]
-        if any(t.name == name for t in others):
-            problems["name"] = _("Another term has this name.")
-        if starts_on and ends_on and any(t.starts_on <= ends_on and starts_on <= t.ends_on
-                                         for t in others):
-            problems["starts_on"] = _("The dates overlap another term.")
+        problems |= _term_clashes(db, term_id, name, starts_on, ends_on)
         if problems or starts_on is None or ends_on is None or leadership_posts is None:
             raise ComplianceError("bad-term", problems=problems)
         term = db.get(AppointmentTerm, term_id) if term_id is not None else AppointmentTerm()
@@ -135,6 +123,33 @@ def save_term(db: Session, term_id: int | None, name: str, starts_on: dt.date | 
                      starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat(),
                      leadership_posts=leadership_posts)
     return term
+
+
+def _term_problems(name: str, starts_on: dt.date | None, ends_on: dt.date | None,
+                   leadership_posts: int | None) -> dict[str, str]:
+    """What is wrong with a term's own values, by field."""
+    problems: dict[str, str] = {}
+    if not name or len(name) > 50:
+        problems["name"] = _("Give the term a name of at most 50 characters, e.g. 第十五届.")
+    if starts_on is None or ends_on is None or ends_on <= starts_on:
+        problems["ends_on"] = _("A term ends after it starts.")
+    if leadership_posts is None or not 1 <= leadership_posts <= 100000:
+        problems["leadership_posts"] = _("A term needs its number of leadership posts (职数), "
+                                         "from 1 to 100000.")
+    return problems
+
+
+def _term_clashes(db: Session, term_id: int | None, name: str, starts_on: dt.date | None,
+                  ends_on: dt.date | None) -> dict[str, str]:
+    """Where a term clashes with the others (its name, its dates), by field."""
+    others = [t for t in db.scalars(select(AppointmentTerm)) if t.id != term_id]
+    clashes: dict[str, str] = {}
+    if any(t.name == name for t in others):
+        clashes["name"] = _("Another term has this name.")
+    if starts_on and ends_on and any(t.starts_on <= ends_on and starts_on <= t.ends_on
+                                     for t in others):
+        clashes["starts_on"] = _("The dates overlap another term.")
+    return clashes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,11 +229,16 @@ def write_record(db: Session, notice: Notice, data: RecordInput, actor: audit.Ac
     # An override covers the verdict it saw (its fingerprint): changed facts lapse it.
     # The record is part of what the approver reviews: saving it is an edit of the draft (its
     # author may not approve, and an approval of the version seen before is refused).
+    _edited(notice, actor)
+    audit.record(db, actor, "compliance.recorded", f"notice:{notice.id}",
+                 nominees=len(data.nominees), batch_kind=data.batch_kind)
+
+
+def _edited(notice: Notice, actor: audit.Actor) -> None:
+    """Count a change of the draft's record or overrides as an edit of the draft by `actor`."""
     notice.updated_at = utcnow()
     if actor.id is not None and actor.id not in notice.editors:
         notice.editors = [*notice.editors, actor.id]
-    audit.record(db, actor, "compliance.recorded", f"notice:{notice.id}",
-                 nominees=len(data.nominees), batch_kind=data.batch_kind)
 
 
 def follow_correction(db: Session, notice: Notice, actor: audit.Actor) -> None:
@@ -394,43 +414,58 @@ def override(db: Session, notice_id: int, rule_number: int, reason: str,
     that is also an administrator may not override: administrators cannot, whatever roles
     they give themselves.
     """
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON:
-        raise ComplianceError("reason-required")
-    if len(reason) > MAX_REASON:
-        raise ComplianceError("reason-too-long", most=MAX_REASON)
+    reason = _override_reason(reason)
     if rule_number not in rules.RULE_NUMBERS:
         raise ComplianceError("not-found")
     try:
         with transaction(db):
-            user = db.get(StaffUser, actor.id) if actor.id is not None else None
-            if (user is None or not user.is_active or Role.org_head not in user.role_names
-                    or Role.admin in user.role_names):
-                raise ComplianceError("not-org-head")
+            _require_org_head(db, actor)
             notice = _draft(db, notice_id, version)
             result = check(db, notice)
-            if result.record is None:
-                raise ComplianceError("no-record")
-            verdict = next(r for r in result.results if r.rule.number == rule_number)
-            if verdict.passed:
-                raise ComplianceError("rule-passes")
-            if rule_number in result.overrides:
-                raise ComplianceError("already-overridden")
+            verdict = _overridable(result, rule_number)
             row = ComplianceOverride(notice_id=notice_id, rule=rule_number, reason=reason,
                                      by_user=actor.id, by_name=actor.label,
                                      fingerprint=result.fingerprints[rule_number])
             db.add(row)
             # An override changes what the approver reviews, like an edit; and its author is
             # one of the draft's authors (four-eyes: the head may not also approve it).
-            notice.updated_at = utcnow()
-            if actor.id is not None and actor.id not in notice.editors:
-                notice.editors = [*notice.editors, actor.id]
+            _edited(notice, actor)
             audit.record(db, actor, "compliance.override", f"notice:{notice_id}",
                          rule=rule_number, status=verdict.status, reason=reason,
                          facts=list(verdict.facts))
     except StaleDataError:
         raise ComplianceError("stale") from None
     return row
+
+
+def _override_reason(reason: str) -> str:
+    """The reason given for an override, refused when too short or too long."""
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise ComplianceError("reason-required")
+    if len(reason) > MAX_REASON:
+        raise ComplianceError("reason-too-long", most=MAX_REASON)
+    return reason
+
+
+def _require_org_head(db: Session, actor: audit.Actor) -> None:
+    """Refuse anyone but an active organization department head who is not an administrator."""
+    user = db.get(StaffUser, actor.id) if actor.id is not None else None
+    if (user is None or not user.is_active or Role.org_head not in user.role_names
+            or Role.admin in user.role_names):
+        raise ComplianceError("not-org-head")
+
+
+def _overridable(result: Check, rule_number: int) -> rules.RuleResult:
+    """The verdict on the rule, which must have failed and not be overridden already."""
+    if result.record is None:
+        raise ComplianceError("no-record")
+    verdict = next(r for r in result.results if r.rule.number == rule_number)
+    if verdict.passed:
+        raise ComplianceError("rule-passes")
+    if rule_number in result.overrides:
+        raise ComplianceError("already-overridden")
+    return verdict
 
 
 # ---------------------------------------------------------------------------------------------

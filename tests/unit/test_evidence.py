@@ -385,6 +385,51 @@ def test_only_real_author_attributes_are_blanked() -> None:
     assert _members(result.data)["word/header1.xml"] == blanked
 
 
+def _with_thumbnail_relationship(package: bytes, target: str) -> bytes:
+    """``package`` whose _rels/.rels also names ``target`` as the document's preview."""
+    rel = (
+        '<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/package/2006/'
+        f'relationships/metadata/thumbnail" Target="/{target}"/></Relationships>'
+    ).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, body in _members(package).items():
+            zf.writestr(name, body.replace(b"</Relationships>", rel) if name == "_rels/.rels"
+                        else body)
+    return out.getvalue()
+
+
+_CORE_TYPE = "application/vnd.openxmlformats-package.core-properties+xml"
+_PICTURE = s.png_with_metadata()
+
+
+@pytest.mark.parametrize(
+    ("package", "part"),
+    [
+        (s.ooxml(parts={"meta/p.xml": (_CORE_TYPE, f"<p><c>{s.NAME}</c></p>".encode())}),
+         "meta/p.xml"),
+        (s.ooxml(extra={"DocProps/Thumbnail.PNG": _PICTURE}), "DocProps/Thumbnail.PNG"),
+        (_with_thumbnail_relationship(s.ooxml(extra={"word/media/p.png": _PICTURE}),
+                                      "word/media/p.png"), "word/media/p.png"),
+    ],
+    ids=["properties-by-content-type", "thumbnail-by-name", "thumbnail-by-relationship"],
+)
+def test_office_parts_are_known_by_content_type_name_or_relationship(
+    package: bytes, part: str
+) -> None:
+    body = _members(_clean(package).data)[part]
+    if part.endswith(".xml"):
+        assert body.endswith(b"<p/>")  # the property part is its empty root element
+    else:
+        assert body == _blank_png()  # the preview is a blank pixel, not the picture
+
+
+def _blank_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize(
     "package",
     [
