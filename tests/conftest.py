@@ -91,15 +91,17 @@ def _clock_of(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the other days, SQLite only, and not the tests that pin their own day (they would
-    repeat themselves). The tiers that start servers go first: the longest run begins early
-    when the run is spread over processes (pytest-xdist)."""
+    """On the other days, SQLite only, and not the tests that pin their own day or whose code
+    under test runs in a process of its own, on the real clock (they would repeat themselves).
+    The tiers that start servers go first: when the run is spread over processes
+    (pytest-xdist), the longest module starts early."""
     kept, dropped = [], []
     for item in items:
         other_day = _clock_of(item) != DEFAULT_CLOCK
         params = getattr(item, "callspec", None)
         on_postgres = params is not None and params.params.get("database_url") == "postgres"
-        if other_day and (on_postgres or item.get_closest_marker("clock")):
+        own_day = item.get_closest_marker("clock") or item.get_closest_marker("own_clock")
+        if other_day and (on_postgres or own_day):
             dropped.append(item)
         else:
             kept.append(item)

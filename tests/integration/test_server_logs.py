@@ -58,6 +58,7 @@ def instance_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.own_clock  # the servers run in processes of their own
 @pytest.mark.parametrize("server", ["gunicorn", "flask"])
 def test_no_client_address_in_server_logs(instance_env: dict[str, str], tmp_path: Path,
                                           server: str) -> None:
