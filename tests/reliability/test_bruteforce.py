@@ -17,10 +17,12 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyotp
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -140,14 +142,16 @@ def _code(member: StaffMember, step: int) -> str:
     return pyotp.TOTP(member.totp_secret).at(step * 30)
 
 
-def _fresh_step() -> int:
+@contextmanager
+def _fresh_step() -> Iterator[int]:
     """The current TOTP step, with at least 10 s of it left: a test whose codes are meant to be
     inside the clock tolerance (now-1 .. now+1) must not cross into the next step midway, where
-    `step - 1` would fall outside it and be refused as a wrong code instead of a replay."""
-    left = 30 - time.time() % 30
-    if left < 10:
-        time.sleep(left + 0.1)
-    return int(time.time() // 30)
+    `step - 1` would fall outside it and be refused as a wrong code instead of a replay. With
+    less left, the clock moves on to the next step (time-machine) instead of being waited for."""
+    now = time.time()
+    left = 30 - now % 30
+    with time_machine.travel(now + left + 0.1 if left < 10 else now, tick=True):
+        yield int(time.time() // 30)
 
 
 @pytest.mark.redis
@@ -159,7 +163,12 @@ def test_passphrase_guessing_counts_only_failures_across_workers_on_redis(
     a, b = another_instance(base.app, **settings), another_instance(base.app, **settings)
     member = create_member(base.app, f"u{secrets.token_hex(4)}", Role.supervisor.value)
     name, right = member.username, member.passphrase
-    step = _fresh_step()
+    with _fresh_step() as step:
+        _guess_across_workers(a, b, base, name, right, member, step)
+
+
+def _guess_across_workers(a: Flask, b: Flask, base: Base, name: str, right: str,
+                          member: StaffMember, step: int) -> None:
     # Every attempt from another address, alternating workers: only the account ties them.
     attempts = [
         (a, right[::-1], _code(member, step)),       # wrong passphrase
@@ -206,7 +215,12 @@ def test_a_totp_code_is_accepted_once_across_two_app_instances(base: Base) -> No
     a, b = another_instance(base.app), another_instance(base.app)
     member = create_member(base.app, f"u{secrets.token_hex(4)}", Role.org_handler.value)
     name, right = member.username, member.passphrase
-    step = _fresh_step()
+    with _fresh_step() as step:
+        _replays_refused(a, b, base, name, right, member, step)
+
+
+def _replays_refused(a: Flask, b: Flask, base: Base, name: str, right: str,
+                     member: StaffMember, step: int) -> None:
     assert _login(a, _address(), name, right, _code(member, step)) == 303
     # The same code on the other instance: refused, no session, recorded as a replay.
     assert _login(b, _address(), name, right, _code(member, step)) == 401
