@@ -89,6 +89,25 @@ def _files(db: Session, case: Case, keys: content.CaseKeys | None) -> Files:
                                 .order_by(EvidenceFile.id))]
 
 
+def _names(db: Session, case: Case, entries: list[service.Entry], history: History
+           ) -> dict[int, str]:
+    ids = ({e.author_id for e in entries if e.author_id}
+           | {event.actor_id for event, _, _ in history if event.actor_id}
+           | {case.assignee_id or 0, case.pending_by_id or 0})
+    return queries.usernames(db, ids)
+
+
+def _clocks(clocks: list[CaseDeadline], today: dt.date, today_ord: int
+            ) -> list[tuple[CaseDeadline, deadlines.Standing | None]]:
+    return [(c, deadlines.standing(c.kind, c.due_on, c.due_ordinal, c.provisional, today,
+                                   today_ord) if c.state == "open" else None)
+            for c in clocks]
+
+
+def _other_open_queues(db: Session, case: Case) -> list[Queue]:
+    return [q for q in queues.all_queues(db) if q.id != case.queue_id and queues.is_open(db, q)]
+
+
 def case_page(db: Session, staff: accounts.CurrentStaff, case: Case,
               today: dt.date) -> CasePage:
     """The case page of `case` for `staff` (already allowed to see the case) on `today`."""
@@ -98,26 +117,18 @@ def case_page(db: Session, staff: accounts.CurrentStaff, case: Case,
     history = _history(db, case, keys)
     today_ord = deadlines.today_ordinal(db, today)
     clocks = deadlines.all_clocks(db, case)
-    ids = ({e.author_id for e in entries if e.author_id} | {e.actor_id for e, _, _ in history
-                                                            if e.actor_id}
-           | {case.assignee_id or 0, case.pending_by_id or 0})
     return CasePage(
         case=case, keys=keys, no_access=not case.purged and keys is None, entries=entries,
         drafts=[e for e in read if e.kind == EntryKind.draft], files=_files(db, case, keys),
-        history=history,
-        clocks=[(c, deadlines.standing(c.kind, c.due_on, c.due_ordinal, c.provisional, today,
-                                       today_ord) if c.state == "open" else None)
-                for c in clocks],
+        history=history, clocks=_clocks(clocks, today, today_ord),
         feedback=list(db.scalars(select(CaseFeedback).where(CaseFeedback.case_id == case.id)
                                  .order_by(CaseFeedback.id))),
-        names=queries.usernames(db, ids), related=people.related(db, case),
+        names=_names(db, case, entries, history), related=people.related(db, case),
         person=db.get(NoticePerson, case.notice_person_id) if case.notice_person_id else None,
         is_head=staff.has(case.queue.head_role), me=staff.user_id,
         standing=deadlines.of_case(case, today, today_ord),
         pending=json.loads(case.pending_detail) if case.pending_detail else None,
         duplicate_of=db.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None,
-        members=queues.members(db, case.queue),
-        other_queues=[q for q in queues.all_queues(db)
-                      if q.id != case.queue_id and queues.is_open(db, q)],
+        members=queues.members(db, case.queue), other_queues=_other_open_queues(db, case),
         open_clocks=[c for c in clocks if c.state == "open"],
     )
