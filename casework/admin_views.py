@@ -9,11 +9,11 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from casework import queues
-from casework.cli import queue_error_message
 from casework.forms import EscalationForm, QueueSettingsForm, RouteForm
 from casework.models import Queue
 from portal import db
 from portal.access import require_staff, roles_required
+from portal.errors import message_of
 from portal.models import Role
 
 bp = Blueprint("routing", __name__, url_prefix="/staff/admin/routing")
@@ -76,7 +76,7 @@ def set_route(category_id: int) -> Response | tuple[str, int]:
         category = queues.set_route(db.session(), category_id, form.queue_id.data,
                                     bool(form.active.data), require_staff().actor)
     except queues.QueueError as exc:
-        flash(queue_error_message(exc), "error")
+        flash(message_of(exc), "error")
     else:
         flash(_("Routing of “%(name)s” saved.", name=category.name_zh), "ok")
     return redirect(url_for("routing.routing"), code=303)
@@ -93,7 +93,7 @@ def create_escalation() -> Response | tuple[str, int]:
         queues.create_escalation_queue(db.session(), form.name_zh.data or "",
                                        form.name_en.data or "", require_staff().actor)
     except queues.QueueError as exc:
-        form.name_zh.errors = [queue_error_message(exc)]
+        form.name_zh.errors = [message_of(exc)]
         return _page(form, 400)
     flash(_("Escalation queue created. Run `flask --app wsgi queues init` to give it its keys; "
             "until then the question on the form is not shown."), "ok")
@@ -116,7 +116,7 @@ def queue_settings(queue_id: int) -> Response | tuple[str, int]:
         except queues.QueueError as exc:
             if exc.code == "no-such-queue":
                 abort(404)
-            form.dispositions.errors = [queue_error_message(exc)]
+            form.dispositions.errors = [message_of(exc)]
         else:
             flash(_("Settings of %(name)s saved; running deadlines keep their dates.",
                     name=queue.name_zh), "ok")

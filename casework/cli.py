@@ -7,55 +7,12 @@ import sys
 import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from casework import keys, queues
 from portal import audit, clock, db
+from portal.errors import message_of
 
 queues_cli = AppGroup("queues", help="Queue keys and grants.")
-
-QUEUE_ERRORS = {
-    "no-such-queue": _l("There is no such queue."),
-    "bad-dispositions": _l("Give between 1 and 20 dispositions, one per line."),
-    "bad-days": _l("Deadlines are between 1 and 250 working days."),
-    "no-keys": _l("This queue has no keys yet: run `flask --app wsgi queues init` first."),
-    "bad-recovery-secret": _l("That is not a recovery secret (52 letters and digits in groups "
-                              "of four)."),
-    "wrong-recovery-secret": _l("The recovery secret does not match this installation's "
-                                "recovery key."),
-    "no-such-member": _l("There is no active account with that username."),
-    "not-a-member": _l("That account does not hold a role of this queue."),
-    "epoch-key-mismatch": _l("The queue key sealed to the recovery key does not match its "
-                             "public key; the database may have been tampered with."),
-    "no-access": _l("You do not have access to this queue's key."),
-    "no-such-category": _l("There is no such category."),
-    "escalation-exists": _l("An escalation queue is already configured."),
-    "not-a-head": _l("Only a head of this queue can do this."),
-    "fingerprint-mismatch": _l("The fingerprint you typed does not match this member's key. "
-                               "Nothing was granted: ask the member to read their fingerprint "
-                               "from their own staff home page again, in person or by phone."),
-    "member-key-integrity": _l("This member's stored public key fails its integrity check; "
-                               "the database may have been tampered with. Do not grant access: "
-                               "tell an administrator."),
-    "grant-key-mismatch": _l("The queue key in your grant does not match the queue's public "
-                             "key; the database may have been tampered with."),
-    "epoch-key-integrity": _l("The queue's stored public key fails its integrity check; the "
-                              "database may have been tampered with."),
-    "recovery-key-integrity": _l("The stored recovery public key fails its integrity check; "
-                                 "the database may have been tampered with. Nothing was "
-                                 "sealed to it and nothing was changed."),
-    "rotation-conflict": _l("The queue or one of its cases changed while its key was being "
-                            "rotated. Nothing was changed; try again."),
-    "reason-required": _l("Give the reason for revoking this member's access."),
-    "revoke-self": _l("You cannot revoke your own access; another head can."),
-    "no-grant": _l("That account holds no key of this queue."),
-}
-
-
-def queue_error_message(exc: queues.QueueError) -> str:
-    """The message for a queue error in the current language."""
-    return str(QUEUE_ERRORS.get(exc.code, exc.code))
-
 
 def _print_lacking(report: queues.InitReport) -> None:
     for slug in report.without_keyholder:
@@ -87,7 +44,7 @@ def init_command() -> None:
     try:
         report = queues.init_keys(db.session())
     except queues.QueueError as exc:
-        raise click.ClickException(queue_error_message(exc)) from None
+        raise click.ClickException(message_of(exc)) from None
     print_init_report(report)
 
 
@@ -100,7 +57,7 @@ def grant_command(queue_slug: str, username: str) -> None:
     try:
         user = queues.grant_with_recovery(db.session(), queue_slug, username, secret)
     except queues.QueueError as exc:
-        raise click.ClickException(queue_error_message(exc)) from None
+        raise click.ClickException(message_of(exc)) from None
     click.echo(_("%(user)s can now open queue %(q)s.", user=user.username, q=queue_slug))
 
 
@@ -150,9 +107,9 @@ def rotate_command(queue_slug: str | None, due: bool) -> None:
             report = keys.rotate(session, slug, recovery_secret=secret, actor=audit.CLI)
         except queues.QueueError as exc:
             if exc.code in ("bad-recovery-secret", "wrong-recovery-secret") or not due:
-                raise click.ClickException(queue_error_message(exc)) from None
+                raise click.ClickException(message_of(exc)) from None
             click.echo(_("Queue %(q)s was not rotated: %(why)s", q=slug,
-                         why=queue_error_message(exc)), err=True)
+                         why=message_of(exc)), err=True)
             failed += 1
         else:
             _print_rotation(report)
@@ -169,7 +126,7 @@ def verify_recovery_command() -> None:
     try:
         checks = keys.verify_recovery(db.session(), secret)
     except queues.QueueError as exc:
-        raise click.ClickException(queue_error_message(exc)) from None
+        raise click.ClickException(message_of(exc)) from None
     for check in checks:
         if check.ok and not check.epoch:
             click.echo(_("Queue %(q)s: no keys yet, nothing to check.", q=check.queue))
@@ -180,7 +137,7 @@ def verify_recovery_command() -> None:
         else:
             click.echo(_("Queue %(q)s: epoch %(n)s does NOT open with the recovery secret: "
                          "%(why)s", q=check.queue, n=check.epoch,
-                         why=queue_error_message(queues.QueueError(check.error or ""))))
+                         why=message_of(queues.QueueError(check.error or ""))))
     if not all(c.ok for c in checks):
         raise click.ClickException(_("The recovery secret does not open every queue's key."))
     click.echo(_("The recovery secret works."))

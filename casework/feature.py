@@ -13,6 +13,7 @@ from casework.admin_views import bp as routing_bp
 from casework.cases_cli import cases_cli
 from casework.cli import queues_cli
 from casework.keys_views import bp as queue_keys_bp
+from casework.messages import ERRORS
 from casework.supervision_views import bp as supervision_bp
 from casework.views import bp as cases_bp
 from portal import audit, events
@@ -42,4 +43,5 @@ feature = Feature(
     init_steps=(queues.ensure_defaults,),
     demo_loaders=(demo.load,),
     subscribe=subscribe,
+    errors=ERRORS,
 )

@@ -15,9 +15,9 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from casework import keys, queues
-from casework.cli import queue_error_message
 from portal import clock, db
 from portal.access import require_staff, roles_required
+from portal.errors import message_of
 from portal.forms import ConfirmForm
 from portal.models import Role
 
@@ -105,9 +105,9 @@ def grant(queue_slug: str, user_id: int) -> Response | tuple[str, int]:
     except queues.QueueError as exc:
         _refused(exc)
         if exc.code == "fingerprint-mismatch":
-            form.fingerprint.errors = [queue_error_message(exc)]
+            form.fingerprint.errors = [message_of(exc)]
             return _page(queue_slug, form=form, user_id=user_id, status=409)
-        return _page(queue_slug, error=queue_error_message(exc), status=409)
+        return _page(queue_slug, error=message_of(exc), status=409)
     flash(_("%(name)s can now open this queue's cases.", name=user.username), "ok")
     return _back(queue_slug)
 
@@ -124,7 +124,7 @@ def revoke(queue_slug: str, user_id: int) -> Response | tuple[str, int]:
                              form.reason.data or "")
     except queues.QueueError as exc:
         _refused(exc)
-        return _page(queue_slug, error=queue_error_message(exc), status=409)
+        return _page(queue_slug, error=message_of(exc), status=409)
     flash(_("Access revoked. The queue key was rotated to epoch %(n)s and %(c)s case(s) were "
             "re-sealed; the revoked member's old key opens none of them.",
             n=report.epoch, c=report.cases), "ok")
@@ -142,7 +142,7 @@ def rotate(queue_slug: str) -> Response | tuple[str, int]:
         report = keys.rotate(db.session(), queue_slug[:32], staff=staff, actor=staff.actor)
     except queues.QueueError as exc:
         _refused(exc)
-        return _page(queue_slug, error=queue_error_message(exc), status=409)
+        return _page(queue_slug, error=message_of(exc), status=409)
     flash(_("The queue key was rotated to epoch %(n)s; %(c)s case(s) were re-sealed.",
             n=report.epoch, c=report.cases), "ok")
     return _back(queue_slug)

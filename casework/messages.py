@@ -1,4 +1,5 @@
-"""What staff read on case pages: state and deadline labels, reasons, findings, error messages."""
+"""What staff read on case pages: state and deadline labels, reasons, findings, and the
+package's one table of error messages and statuses."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from casework.models import CaseState, Channel, DeadlineKind, FeedbackChannel
+from casework.queues import QueueError
+from casework.service import CaseError
+from casework.supervision import RangeError
+from portal.errors import FALLBACK, Entry, ErrorTable
 
 STATE_LABELS: dict[str, LazyString] = {
     CaseState.received: _l("Received"),
@@ -113,8 +118,9 @@ def bilingual(labels: Mapping[str, LazyString]) -> dict[str, str]:
     return {key: zh[key] if zh[key] == en[key] else f"{zh[key]} {en[key]}" for key in labels}
 
 
-# (message, HTTP status) per CaseError code.
-CASE_ERRORS = {
+# casework's one table of domain errors (portal.errors): code → (message, HTTP status) for
+# each of its error types, registered with the feature; `ERRORS` at the end.
+CASE_ERRORS: dict[str, Entry] = {
     "no-such-case": (_l("No such case in your queue."), 404),
     "no-access": (_l("You have no key to this queue yet: a head must grant you access."), 403),
     "not-your-queue": (_l("No such case in your queue."), 404),
@@ -158,10 +164,54 @@ CASE_ERRORS = {
     "publicity-outcome-final": (_l("The person's outcome is already final."), 409),
     "publicity-bad-outcome": (_l("That outcome is not possible."), 409),
     "no-such-file": (_l("No such file."), 404),
+    FALLBACK: (_l("This action could not be done."), 400),
 }
 
+QUEUE_ERRORS: dict[str, Entry] = {
+    "no-such-queue": (_l("There is no such queue."), 404),
+    "bad-dispositions": (_l("Give between 1 and 20 dispositions, one per line."), 400),
+    "bad-days": (_l("Deadlines are between 1 and 250 working days."), 400),
+    "no-keys": (_l("This queue has no keys yet: run `flask --app wsgi queues init` first."), 409),
+    "bad-recovery-secret": (_l("That is not a recovery secret (52 letters and digits in groups "
+                               "of four)."), 400),
+    "wrong-recovery-secret": (_l("The recovery secret does not match this installation's "
+                                 "recovery key."), 400),
+    "no-such-member": (_l("There is no active account with that username."), 400),
+    "not-a-member": (_l("That account does not hold a role of this queue."), 400),
+    "epoch-key-mismatch": (_l("The queue key sealed to the recovery key does not match its "
+                              "public key; the database may have been tampered with."), 409),
+    "no-access": (_l("You do not have access to this queue's key."), 403),
+    "no-such-category": (_l("There is no such category."), 404),
+    "escalation-exists": (_l("An escalation queue is already configured."), 409),
+    "not-a-head": (_l("Only a head of this queue can do this."), 403),
+    "fingerprint-mismatch": (_l("The fingerprint you typed does not match this member's key. "
+                                "Nothing was granted: ask the member to read their fingerprint "
+                                "from their own staff home page again, in person or by "
+                                "phone."), 409),
+    "member-key-integrity": (_l("This member's stored public key fails its integrity check; "
+                                "the database may have been tampered with. Do not grant access: "
+                                "tell an administrator."), 409),
+    "grant-key-mismatch": (_l("The queue key in your grant does not match the queue's public "
+                              "key; the database may have been tampered with."), 409),
+    "epoch-key-integrity": (_l("The queue's stored public key fails its integrity check; the "
+                               "database may have been tampered with."), 409),
+    "recovery-key-integrity": (_l("The stored recovery public key fails its integrity check; "
+                                  "the database may have been tampered with. Nothing was "
+                                  "sealed to it and nothing was changed."), 409),
+    "rotation-conflict": (_l("The queue or one of its cases changed while its key was being "
+                             "rotated. Nothing was changed; try again."), 409),
+    "reason-required": (_l("Give the reason for revoking this member's access."), 400),
+    "revoke-self": (_l("You cannot revoke your own access; another head can."), 403),
+    "no-grant": (_l("That account holds no key of this queue."), 409),
+}
 
-def case_error(code: str) -> tuple[str, int]:
-    """The message and status of a CaseError code."""
-    message, status = CASE_ERRORS.get(code, (_l("This action could not be done."), 400))
-    return str(message), status
+RANGE_ERRORS: dict[str, Entry] = {
+    "bad-date": (_l("Dates are written YYYY-MM-DD."), 400),
+    "inverted": (_l("The start of the period is after its end."), 400),
+    "too-long": (_l("Choose a period between the years 2000 and 2100, at most ten years "
+                    "long."), 400),
+    "no-such-queue": (_l("There is no such queue."), 400),
+}
+
+ERRORS: ErrorTable = {CaseError: CASE_ERRORS, QueueError: QUEUE_ERRORS, RangeError: RANGE_ERRORS}
+

@@ -27,6 +27,7 @@ from casework.models import (
 )
 from portal import accounts, audit, crypto, state
 from portal.db import transaction
+from portal.errors import DomainError
 from portal.models import AccountStatus, Role, StaffRole, StaffUser
 
 ORG, DIC = "org", "dic"
@@ -81,12 +82,8 @@ def dispositions(queue: Queue) -> list[dict[str, str]]:
     return [d for d in items if isinstance(d, dict) and d.get("zh")]
 
 
-class QueueError(Exception):
-    """A queue operation that cannot be done; `code` names the reason."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class QueueError(DomainError):
+    """A queue operation that cannot be done; `code` names the reason (casework.messages)."""
 
 
 def mac_key() -> bytes:

@@ -11,14 +11,11 @@ from casework import content, queues
 from casework.models import Case, CaseEntry, EntryKind, EvidenceChunk, EvidenceFile
 from portal import accounts, audit, crypto
 from portal.db import transaction
+from portal.errors import DomainError
 
 
-class CaseError(Exception):
-    """A case action that cannot be done; `code` names the reason."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class CaseError(DomainError):
+    """A case action that cannot be done; `code` names the reason (casework.messages)."""
 
 
 def _epoch_key(db: Session, staff: accounts.CurrentStaff, case: Case) -> bytes:

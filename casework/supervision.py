@@ -48,6 +48,7 @@ from casework.models import (
     Queue,
 )
 from portal import clock, workdays
+from portal.errors import DomainError
 from portal.models import StaffUser
 from publicity.models import ChangeKind, ChangeStatus, Notice, NoticeChange, NoticePerson
 
@@ -59,12 +60,8 @@ LIST_LIMIT = 200
 MAX_RANGE_YEARS = 10
 
 
-class RangeError(ValueError):
-    """A date range the dashboard refuses; `code` names why."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class RangeError(DomainError, ValueError):
+    """A date range the dashboard refuses; `code` names why (casework.messages)."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from functools import cached_property
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from casework import charts, queues, supervision
 from casework.messages import (
@@ -25,18 +24,13 @@ from casework.messages import (
 from casework.models import Channel, Queue
 from portal import clock, db
 from portal.access import roles_required
+from portal.errors import message_of
 from portal.models import Role
 from portal.tables import Table, to_csv
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
 
 VIEWERS = (Role.supervisor, Role.admin)
-RANGE_ERRORS = {
-    "bad-date": _l("Dates are written YYYY-MM-DD."),
-    "inverted": _l("The start of the period is after its end."),
-    "too-long": _l("Choose a period between the years 2000 and 2100, at most ten years long."),
-    "no-such-queue": _l("There is no such queue."),
-}
 
 
 @dataclass(frozen=True)
@@ -219,7 +213,7 @@ def dashboard() -> tuple[str, int]:
         r = _request()
     except supervision.RangeError as exc:
         return render_template("casework/supervision.html", tables=[], r=None,
-                               error=str(RANGE_ERRORS[exc.code]), queues=all_queues,
+                               error=message_of(exc), queues=all_queues,
                                args=request.args), 400
     return render_template("casework/supervision.html", tables=tables(r), r=r, error="",
                            queues=all_queues, args=r.args), 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from casework import content, deadlines, export, people, queries, queues, service, workflow
+from casework import case_view, deadlines, export, people, queries, queues, service, workflow
 from casework.forms import (
     MAX_TEXT,
     AcceptForm,
@@ -42,24 +41,19 @@ from casework.messages import (
     OUTCOME_LABELS,
     REFUSAL_LABELS,
     STATE_LABELS,
-    case_error,
 )
 from casework.models import (
     Case,
-    CaseEvent,
-    CaseFeedback,
+    CaseDeadline,
     Category,
     Channel,
     DeadlineKind,
-    EntryKind,
-    EvidenceFile,
     Queue,
 )
-from portal import accounts, clock, db
+from portal import accounts, clock, db, errors
 from portal.access import require_staff, roles_required
 from portal.i18n import localized
-from portal.models import Role
-from publicity.models import NoticePerson
+from portal.models import Role, StaffUser
 
 bp = Blueprint("casework", __name__, url_prefix="/staff/cases")
 
@@ -159,21 +153,23 @@ class _Forms:
     plain: VersionForm
 
 
-def _choices(forms: _Forms, case: Case, members: list[SelectChoice],
-             other_queues: list[Queue], clocks: list[SelectChoice]) -> None:
+def _choices(forms: _Forms, case: Case, members: list[StaffUser], other_queues: list[Queue],
+             clocks: list[CaseDeadline]) -> None:
     forms.accept.disposition.choices = [SelectChoice(d["zh"], localized(d["zh"], d["en"]))
                                         for d in queues.dispositions(case.queue)]
     forms.refuse.reason.choices = [SelectChoice(k, v) for k, v in REFUSAL_LABELS.items()
                                    if k != "duplicate"]
     forms.conclude.finding.choices = [SelectChoice(k, v) for k, v in FINDING_LABELS.items()]
-    forms.assign.user.choices = [SelectChoice(0, _("(nobody)")), *members]
+    forms.assign.user.choices = [SelectChoice(0, _("(nobody)")),
+                                 *(SelectChoice(u.id, u.username) for u in members)]
     forms.transfer.queue.choices = [SelectChoice(q.id, q.name_zh) for q in other_queues]
     forms.feedback.kind.choices = [
         SelectChoice(k, DEADLINE_LABELS[k])
         for k in (DeadlineKind.acceptance_notice, DeadlineKind.result_notice)]
     forms.feedback.channel.choices = [SelectChoice(k, v)
                                       for k, v in FEEDBACK_CHANNEL_LABELS.items()]
-    forms.extend.deadline.choices = clocks
+    forms.extend.deadline.choices = [SelectChoice(c.id, DEADLINE_LABELS.get(c.kind, c.kind))
+                                     for c in clocks]
 
 
 def _blank_forms(case: Case) -> _Forms:
@@ -201,70 +197,24 @@ def _load(case_no: str) -> Case:
     return case
 
 
-def _history(session: db.Session, case: Case, keys: content.CaseKeys | None
-             ) -> list[tuple[CaseEvent, dict[str, object], str]]:
-    rows = []
-    for event in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                 .order_by(CaseEvent.id)):
-        reason = ""
-        if event.reason is not None and keys is not None:
-            reason = str(content.decrypt_entry(keys.internal, case.uid, event.uid,
-                                               "event-reason", event.reason).get("text", ""))
-        rows.append((event, json.loads(event.detail or "{}"), reason))
-    return rows
-
-
-def _files(session: db.Session, case: Case, keys: content.CaseKeys
-           ) -> list[tuple[EvidenceFile, dict[str, object]]]:
-    return [(f, content.decrypt_file_meta(keys.content, case.uid, f.uid, f.meta))
-            for f in session.scalars(select(EvidenceFile).where(EvidenceFile.case_id == case.id)
-                                     .order_by(EvidenceFile.id))]
-
-
 def _page(case: Case, forms: _Forms | None = None, status: int = 200, error: str = "",
           identities: list[dict[str, object]] | None = None) -> tuple[str, int]:
-    session, staff = db.session(), require_staff()
+    """The case page (its read model, with these forms, message and status)."""
+    page = case_view.case_page(db.session(), require_staff(), case, clock.today())
     forms = forms or _blank_forms(case)
-    keys = None
-    no_access = False
-    if not case.purged:
-        try:
-            keys = service.unlock(session, staff, case)
-        except service.CaseError:
-            no_access = True
-    entries = service.read_entries(session, case, keys) if keys else []
-    drafts = [e for e in entries if e.kind == EntryKind.draft]
-    entries = [e for e in entries if e.kind != EntryKind.draft]
-    members = queues.members(session, case.queue)
-    other_queues = [q for q in queues.all_queues(session)
-                    if q.id != case.queue_id and queues.is_open(session, q)]
-    clocks = deadlines.all_clocks(session, case)
-    today = clock.today()
-    today_ord = deadlines.today_ordinal(session, today)
-    _choices(forms, case, [SelectChoice(u.id, u.username) for u in members], other_queues,
-             [SelectChoice(c.id, DEADLINE_LABELS.get(c.kind, c.kind)) for c in clocks
-              if c.state == "open"])
-    ids = {e.author_id for e in entries if e.author_id} | {case.assignee_id or 0,
-                                                           case.pending_by_id or 0}
-    history = _history(session, case, keys)
-    ids |= {e.actor_id for e, _, _ in history if e.actor_id}
-    person = session.get(NoticePerson, case.notice_person_id) if case.notice_person_id else None
-    return render_template(
-        "casework/case.html", case=case, forms=forms, error=error, keys=keys,
-        no_access=no_access, entries=entries, drafts=drafts,
-        files=_files(session, case, keys) if keys else [], history=history,
-        clocks=[(c, deadlines.standing(c.kind, c.due_on, c.due_ordinal, c.provisional, today,
-                                       today_ord) if c.state == "open" else None)
-                for c in clocks],
-        feedback=session.scalars(select(CaseFeedback).where(CaseFeedback.case_id == case.id)
-                                 .order_by(CaseFeedback.id)).all(),
-        names=queries.usernames(session, ids), related=people.related(session, case),
-        person=person, identities=identities, is_head=staff.has(case.queue.head_role),
-        me=staff.user_id, allowed=workflow.ALLOWED, standing=deadlines.of_case(case, today,
-                                                                              today_ord),
-        pending=json.loads(case.pending_detail) if case.pending_detail else None,
-        duplicate_of=session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None,
-    ), status
+    _choices(forms, case, page.members, page.other_queues, page.open_clocks)
+    return render_template("casework/case.html", forms=forms, error=error, identities=identities,
+                           allowed=workflow.ALLOWED, **page.context()), status
+
+
+def _refused(case_no: str, exc: service.CaseError, forms: _Forms | None = None
+             ) -> tuple[str, int]:
+    """The case page again, from the database as it now is, with the refusal's message and
+    status; a stale form is not kept. No such case (404) is the error handler's page."""
+    message, status = errors.describe(exc)
+    if status == 404:
+        raise exc
+    return _page(_load(case_no), None if exc.code == "stale" else forms, status, message)
 
 
 @bp.route("/<case_no>")
@@ -287,10 +237,9 @@ def _act(case_no: str, name: str, run: Callable[[FlaskForm, Case], object],
     forms = _blank_forms(case)
     form = _FORM_TYPES[name](prefix=name)
     setattr(forms, name, form)
-    _choices(forms, case, [SelectChoice(u.id, u.username)
-                           for u in queues.members(db.session(), case.queue)],
+    _choices(forms, case, queues.members(db.session(), case.queue),
              [q for q in queues.all_queues(db.session()) if q.id != case.queue_id],
-             [SelectChoice(c.id, "") for c in deadlines.open_clocks(db.session(), case)])
+             deadlines.open_clocks(db.session(), case))
     if not form.validate_on_submit():
         too_long = any(isinstance(f.data, str) and len(f.data) > MAX_TEXT for f in form)
         return _page(case, forms, 413 if too_long else 400,
@@ -298,11 +247,7 @@ def _act(case_no: str, name: str, run: Callable[[FlaskForm, Case], object],
     try:
         run(form, case)
     except service.CaseError as exc:
-        db.session().rollback()
-        message, status = case_error(exc.code)
-        if status == 404:
-            abort(404)
-        return _page(_load(case_no), None if exc.code == "stale" else forms, status, message)
+        return _refused(case_no, exc, forms)
     flash(done, "ok")
     return redirect(url_for("casework.case_page", case_no=case.case_no), code=303)
 
@@ -380,11 +325,7 @@ def transfer(case_no: str) -> Response | tuple[str, int]:
         target = workflow.transfer(session, staff, case.case_no, _v(form), form.queue.data or 0,
                                    form.reason.data or "", clock.today())
     except service.CaseError as exc:
-        session.rollback()
-        message, status = case_error(exc.code)
-        if status == 404:
-            abort(404)
-        return _page(_load(case_no), None, status, message)
+        return _refused(case_no, exc)
     notify_arrival(target.id)
     flash(_("Case %(no)s transferred to %(queue)s; this queue can no longer open it.",
             no=case_no, queue=target.name_zh), "ok")
@@ -484,9 +425,7 @@ def reveal(case_no: str) -> tuple[str, int]:
         identities = workflow.reveal(db.session(), require_staff(), case.case_no,
                                      form.reason.data or "")
     except service.CaseError as exc:
-        db.session().rollback()
-        message_, status = case_error(exc.code)
-        return _page(_load(case_no), forms, status, message_)
+        return _refused(case_no, exc, forms)
     return _page(_load(case_no), None, 200, "", identities or [])
 
 
@@ -500,9 +439,7 @@ def export_case(case_no: str) -> Response | tuple[str, int]:
     try:
         name, data = export.build(db.session(), require_staff(), case)
     except service.CaseError as exc:
-        db.session().rollback()
-        message_, status = case_error(exc.code)
-        return _page(_load(case_no), None, status, message_)
+        return _refused(case_no, exc)
     response = Response(data, mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"case.zip\"; filename*=UTF-8''{quote(name)}")
@@ -526,9 +463,7 @@ def handover() -> Response | tuple[str, int]:
         moved = workflow.hand_over(session, staff, queue.id, form.from_user.data or 0,
                                    form.to_user.data or 0)
     except service.CaseError as exc:
-        session.rollback()
-        message_, status = case_error(exc.code)
-        flash(message_, "error")
+        flash(errors.message_of(exc), "error")
         return redirect(url_for("casework.cases", queue=queue.slug), code=303)
     flash(_("%(n)d case(s) handed over.", n=moved), "ok")
     return redirect(url_for("casework.cases", queue=queue.slug), code=303)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from casework import events as casework_events
 from intake import demo, service
+from intake.messages import ERRORS
 from intake.staff_views import bp as staff_bp
 from intake.views import bp as public_bp
 from portal.features import Feature
@@ -29,4 +30,5 @@ feature = Feature(
     # After casework's loader: the demo cases need the queues' keys.
     demo_loaders=(demo.load,),
     subscribe=subscribe,
+    errors=ERRORS,
 )

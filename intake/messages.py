@@ -1,4 +1,5 @@
-"""What the reporter reads: error messages, status labels, what was removed from files."""
+"""What the reporter reads: status labels, what was removed from files, and the package's one
+table of error messages and statuses."""
 
 from __future__ import annotations
 
@@ -8,16 +9,28 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from casework.models import CaseState, Category
+from intake.service import IntakeError, RegistrationRefused
+from portal.errors import DETAILS, FALLBACK, Entry, ErrorTable
 
-INTAKE_ERRORS = {
-    "bad-category": _l("Choose one of the categories on the form."),
-    "queue-closed": _l("This kind of report cannot be received online yet."),
-    "receipt-format": _l("A receipt code has 20 digits. Please check what you typed."),
-    "receipt-unknown": _l("No report matches this receipt code. Check the digits; a report "
-                          "that was closed and deleted after its retention period cannot be "
-                          "opened any more."),
-    "case-closed": _l("This report is finished or withdrawn; nothing more can be added."),
+# intake's one table of domain errors (portal.errors): code → (message, HTTP status) for each
+# of its error types, registered with the feature.
+INTAKE_ERRORS: dict[str, Entry] = {
+    "bad-category": (_l("Choose one of the categories on the form."), 400),
+    # The public form's page when the receiving office is not set up yet (the error handler's).
+    "queue-closed": (DETAILS["intake-closed"], 503),
+    "receipt-format": (_l("A receipt code has 20 digits. Please check what you typed."), 400),
+    "receipt-unknown": (_l("No report matches this receipt code. Check the digits; a report "
+                           "that was closed and deleted after its retention period cannot be "
+                           "opened any more."), 404),
+    "case-closed": (_l("This report is finished or withdrawn; nothing more can be added."),
+                    409),
 }
+# What staff read when a registration (intake.staff_views) is refused.
+REGISTRATION_ERRORS: dict[str, Entry] = {
+    "queue-closed": (_l("Your queue cannot receive cases yet (no keys)."), 409),
+    FALLBACK: (_l("This action could not be done."), 409),
+}
+ERRORS: ErrorTable = {IntakeError: INTAKE_ERRORS, RegistrationRefused: REGISTRATION_ERRORS}
 
 EVIDENCE_ERRORS = {
     "empty": _l("the file is empty."),
@@ -61,11 +74,6 @@ REMOVED_LABELS = {
     "trailer": _l("data hidden after the end of the file"),
     "pdf-private": _l("private application data"),
 }
-
-
-def intake_error(code: str) -> str:
-    """The message for a filing or follow-up error."""
-    return str(INTAKE_ERRORS.get(code, _("The request could not be completed.")))
 
 
 def evidence_error(filename: str, code: str, max_bytes: int) -> str:

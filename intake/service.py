@@ -38,6 +38,7 @@ from intake.evidence import CleanFile
 from intake.models import FormSubmission, ReporterSession
 from portal import audit, clock, crypto, state, workdays
 from portal.db import transaction, utcnow
+from portal.errors import DomainError
 from publicity import service as publicity
 from publicity.models import NoticePerson
 
@@ -47,12 +48,12 @@ RESHOW_WITHIN = dt.timedelta(hours=1)
 OPEN_STATES = (CaseState.received, CaseState.accepted, CaseState.in_progress)
 
 
-class IntakeError(Exception):
-    """A report or follow-up that cannot be done; `code` names the reason for the message."""
+class IntakeError(DomainError):
+    """A report or follow-up that cannot be done; `code` names the reason (intake.messages)."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+
+class RegistrationRefused(IntakeError):
+    """A staff registration that cannot be done (staff read their own messages for it)."""
 
 
 class AlreadyFiled(Exception):
@@ -137,6 +138,40 @@ def route(db: Session, category: Category, concerns_leader: bool) -> Queue:
         if escalation is not None:
             return escalation
     return category.queue
+
+
+@dataclass(frozen=True)
+class ReportChoices:
+    """What the public report form offers now."""
+
+    categories: list[Category]
+    open_ids: set[int]  # the categories whose queue can take a report now
+    escalation: bool  # whether the level above (上级) can take reports: the leader question
+    objection: NoticePerson | None  # the person objected to, when asked and open
+    objection_refused: bool  # an objection was asked for but is not possible
+
+    @property
+    def objection_category(self) -> int | None:
+        """The objection category, preselected for an objection."""
+        return next((c.id for c in self.categories if c.kind == CategoryKind.objection), None)
+
+
+def report_choices(db: Session, objection: tuple[int | None, int | None] | None
+                   ) -> ReportChoices:
+    """The categories of the report form and which are open, whether the leader question is
+    asked, and the person of an objection (`objection`: the notice and person asked for, or
+    None when the form is not opened for an objection)."""
+    categories = active_categories(db)
+    open_queues = {q.id for q in {c.queue for c in categories}
+                   if queue_is_open(db, q)}  # once per queue, not per category
+    upper = escalation_queue(db)
+    person = None
+    if objection is not None and objection[0] and objection[1]:
+        person = open_objection(db, objection[0], objection[1])
+    return ReportChoices(
+        categories=categories, open_ids={c.id for c in categories if c.queue_id in open_queues},
+        escalation=upper is not None and queue_is_open(db, upper), objection=person,
+        objection_refused=objection is not None and person is None)
 
 
 def open_objection(db: Session, notice_id: int, person_id: int) -> NoticePerson | None:
@@ -352,9 +387,9 @@ def register_report(db: Session, actor: audit.Actor, queue: Queue, report: Repor
         raise earlier
     category = db.get(Category, report.category_id)
     if category is None or report.channel == Channel.web:
-        raise IntakeError("bad-category")
+        raise RegistrationRefused("bad-category")
     if not queue_is_open(db, queue):
-        raise IntakeError("queue-closed")
+        raise RegistrationRefused("queue-closed")
     db.rollback()
     prepared = _prepare(report, category, None, files)
     if not give_receipt:
@@ -369,6 +404,8 @@ def register_report(db: Session, actor: audit.Actor, queue: Queue, report: Repor
     except IntegrityError:
         db.rollback()
         raise AlreadyFiled(None) from None  # the same form, submitted twice at once
+    except IntakeError as exc:  # the queue closed meanwhile
+        raise RegistrationRefused(exc.code) from None
     return case_no, prepared.receipt or None
 
 

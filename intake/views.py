@@ -8,7 +8,7 @@ carries its exact expiry (30 minutes idle) so the database never holds it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import (
@@ -43,6 +43,7 @@ from intake.forms import (
 from portal import crypto, db, state
 from portal.access import public
 from portal.config import Config
+from portal.errors import describe, message_of
 from portal.extensions import limiter
 from portal.i18n import localized
 
@@ -99,14 +100,12 @@ def _int_arg(value: str | None) -> int | None:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
-def _objection(notice: str | None, person: str | None) -> tuple[Any, bool]:
-    """(the open notice person, whether an objection was asked for but is not possible)."""
+def _objection_asked(source: Mapping[str, str]) -> tuple[int | None, int | None] | None:
+    """The notice and person of an objection the form is opened or sent for (None if not)."""
+    notice, person = source.get("notice"), source.get("person")
     if not notice and not person:
-        return None, False
-    notice_id, person_id = _int_arg(notice), _int_arg(person)
-    found = (service.open_objection(db.session(), notice_id, person_id)
-             if notice_id and person_id else None)
-    return found, found is None
+        return None
+    return _int_arg(notice), _int_arg(person)
 
 
 def chosen_files(field_name: str = "files") -> list[FileStorage]:
@@ -198,57 +197,59 @@ def _check_report(form: ReportForm, category: Category | None, objection: Any) -
 @_limits("report_limit", "report_ceiling")
 def report() -> Response | tuple[str, int]:
     """The report form; a successful POST shows the receipt once."""
-    session = db.session()
-    categories = service.active_categories(session)
-    open_queues = {q.id for q in {c.queue for c in categories}
-                   if service.queue_is_open(session, q)}  # once per queue, not per category
-    open_ids = {c.id for c in categories if c.queue_id in open_queues}
-    if not open_ids:
+    source = request.form if request.method == "POST" else request.args
+    choices = service.report_choices(db.session(), _objection_asked(source))
+    if not choices.open_ids:
         abort(503, description="intake-closed")
     form = ReportForm()
-    _category_choices(form, categories, open_ids)
-    upper = service.escalation_queue(session)
-    escalation = upper is not None and service.queue_is_open(session, upper)
-    source = request.form if request.method == "POST" else request.args
-    person, objection_refused = _objection(source.get("notice"), source.get("person"))
+    _category_choices(form, choices.categories, choices.open_ids)
     if request.method == "GET":
         form.form_token.data = crypto.random_token(24)
         form.notice.data, form.person.data = source.get("notice", ""), source.get("person", "")
-        if person is not None:
-            form.category.data = next((c.id for c in categories
-                                       if c.kind == CategoryKind.objection), None)
-    status = 200
-    if request.method == "POST":
-        if form.homepage.data:
-            abort(400, description="honeypot")
-        category = next((c for c in categories if c.id == form.category.data), None)
-        uploads = chosen_files()
-        valid = form.validate_on_submit() and _check_report(form, category, person)
-        files, file_errors, status = read_evidence(uploads) if valid else ([], [], 400)
-        if valid and not file_errors and category is not None:
-            if category.id not in open_ids:
-                abort(503, description="intake-closed")
-            binding = (person.notice_id, person.id) if person is not None else None
-            try:
-                receipt = service.file_report(session, _report_input(form, category, binding),
-                                              files, form.form_token.data or "")
-            except service.AlreadyFiled as done:
-                return _filed(done.receipt, [], again=True)
-            except service.IntakeError as exc:
-                if exc.code == "queue-closed":
-                    abort(503, description="intake-closed")
-                form.category.errors = [messages.intake_error(exc.code)]
-            else:
-                return _filed(receipt, files)
-        form.files.errors = file_errors
-        if uploads:
-            flash(_("For your safety, files are never kept when a form is sent back for "
-                    "correction: please choose them again."), "warning")
+        if choices.objection is not None:
+            form.category.data = choices.objection_category
+        return _report_page(form, choices, 200)
+    if form.homepage.data:
+        abort(400, description="honeypot")
+    return _file(form, choices)
+
+
+def _file(form: ReportForm, choices: service.ReportChoices) -> Response | tuple[str, int]:
+    """Validate the sent form and its files, then file the report (one service call)."""
+    category = next((c for c in choices.categories if c.id == form.category.data), None)
+    uploads = chosen_files()
+    valid = form.validate_on_submit() and _check_report(form, category, choices.objection)
+    files, file_errors, status = read_evidence(uploads) if valid else ([], [], 400)
+    if valid and not file_errors and category is not None:
+        if category.id not in choices.open_ids:
+            abort(503, description="intake-closed")
+        person = choices.objection
+        binding = (person.notice_id, person.id) if person is not None else None
+        try:
+            return _filed(service.file_report(db.session(),
+                                              _report_input(form, category, binding), files,
+                                              form.form_token.data or ""), files)
+        except service.AlreadyFiled as done:
+            return _filed(done.receipt, [], again=True)
+        except service.IntakeError as exc:
+            message, code = describe(exc)
+            if code != 400:
+                raise  # the queue closed meanwhile: the error handler's 503 page
+            form.category.errors = [message]
+    form.files.errors = file_errors
+    if uploads:
+        flash(_("For your safety, files are never kept when a form is sent back for "
+                "correction: please choose them again."), "warning")
+    return _report_page(form, choices, status)
+
+
+def _report_page(form: ReportForm, choices: service.ReportChoices,
+                 status: int) -> tuple[str, int]:
     return render_template(
-        "intake/report.html", form=form, categories=categories, open_ids=open_ids,
-        escalation=escalation, person=person, objection_refused=objection_refused,
-        max_files=_cfg().max_files, max_mb=_cfg().max_file_bytes // (1024 * 1024),
-        **_pow_context(),
+        "intake/report.html", form=form, categories=choices.categories,
+        open_ids=choices.open_ids, escalation=choices.escalation, person=choices.objection,
+        objection_refused=choices.objection_refused, max_files=_cfg().max_files,
+        max_mb=_cfg().max_file_bytes // (1024 * 1024), **_pow_context(),
     ), status
 
 
@@ -326,7 +327,7 @@ def _require_open_case() -> service.Reporter:
     say why at once instead, as for a valid form."""
     reporter = _require_reporter()
     if reporter.case.state not in service.OPEN_STATES:
-        flash(messages.intake_error("case-closed"), "error")
+        flash(message_of(service.IntakeError("case-closed")), "error")
         abort(redirect(url_for("intake.follow"), code=303))
     return reporter
 
@@ -342,8 +343,8 @@ def check() -> Response | tuple[str, int]:
         try:
             token = service.open_session(db.session(), form.receipt.data or "")
         except service.IntakeError as exc:
-            form.receipt.errors = [messages.intake_error(exc.code)]
-            status = 400 if exc.code == "receipt-format" else 404
+            message, status = describe(exc)
+            form.receipt.errors = [message]
         else:
             response = redirect(url_for("intake.follow"), code=303)
             _set_reporter_cookie(response, token)
@@ -390,7 +391,7 @@ def reply() -> Response | tuple[str, int]:
             try:
                 service.reply(db.session(), reporter, form.text.data or "", files)
             except service.IntakeError as exc:
-                flash(messages.intake_error(exc.code), "error")
+                flash(message_of(exc), "error")
                 return redirect(url_for("intake.follow"), code=303)
             flash(_("Sent. The handlers will see it."), "ok")
             return redirect(url_for("intake.follow"), code=303)
@@ -413,7 +414,7 @@ def identity() -> Response | tuple[str, int]:
             form.reporter_name.data or "", form.reporter_phone.data or "",
             form.reporter_unit.data or ""))
     except service.IntakeError as exc:
-        flash(messages.intake_error(exc.code), "error")
+        flash(message_of(exc), "error")
     else:
         flash(_("Your name was added. Only the handling office can read it."), "ok")
     return redirect(url_for("intake.follow"), code=303)
@@ -431,7 +432,7 @@ def withdraw() -> Response | tuple[str, int]:
     try:
         service.withdraw(db.session(), reporter)
     except service.IntakeError as exc:
-        flash(messages.intake_error(exc.code), "error")
+        flash(message_of(exc), "error")
     else:
         flash(_("Your report was withdrawn."), "ok")
     return redirect(url_for("intake.follow"), code=303)

@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter, Map
 from portal import access, cli, db, errors, http_cache, i18n, logs, security, state
 from portal.access import public
 from portal.admin import bp as admin_bp
+from portal.auth_views import ACCOUNT_ERRORS
 from portal.auth_views import bp as auth_bp
 from portal.config import Config, InstanceSecrets, NotInitialised
 from portal.constants import MAX_ID, ROOT
@@ -62,6 +63,7 @@ def create_app(config: Config | None = None, features: Sequence[Feature] = ()) -
     register_blueprints(app, features)
     register_commands(app, features)
     subscribe(app, features)
+    state.set_error_tables(app, (ACCOUNT_ERRORS, *(f.errors for f in features if f.errors)))
     return app
 
 

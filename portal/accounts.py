@@ -24,6 +24,7 @@ from zxcvbn import zxcvbn
 from portal import audit, crypto, events, state
 from portal.config import Config
 from portal.db import transaction, utcnow
+from portal.errors import DomainError
 from portal.models import AccountStatus, Role, StaffRole, StaffSession, StaffUser
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
@@ -35,14 +36,13 @@ SESSION_TOUCH_SECONDS = 60
 DEMO_PASSPHRASE = "demo-Passphrase-2026-not-for-production"  # noqa: S105
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """Base of the account errors; `code` names the reason for the user-facing message."""
 
     code = "account"
 
     def __init__(self, code: str | None = None, detail: str = "") -> None:
         super().__init__(code or self.code)
-        self.code = code or self.code
         self.detail = detail
 
 

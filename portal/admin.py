@@ -9,9 +9,8 @@ from werkzeug.wrappers import Response
 
 from portal import accounts, clock, db, workdays
 from portal.access import require_staff, roles_required
-from portal.auth_views import account_error_message
+from portal.errors import message_of
 from portal.forms import (
-    INVALID_EMAIL,
     CalendarOverrideForm,
     ConfirmForm,
     CreateAccountForm,
@@ -60,7 +59,7 @@ def create_account() -> tuple[str, int]:
             db.session(), form.username.data or "", form.roles.data or [], require_staff().actor
         )
     except accounts.AccountError as exc:
-        form.username.errors = [account_error_message(exc)]
+        form.username.errors = [message_of(exc)]
         return _accounts_page(form, 400)
     return _accounts_page(issued=(user.username, code))
 
@@ -74,7 +73,7 @@ def reset_account(user_id: int) -> Response | tuple[str, int]:
     try:
         user, code = accounts.reset_account(db.session(), user_id, require_staff().actor)
     except accounts.AccountError as exc:
-        flash(account_error_message(exc), "error")
+        flash(message_of(exc), "error")
         return redirect(url_for("admin.accounts"), code=303)
     flash(_("All sessions of %(name)s have ended. Their queue access must be granted again by a "
             "head after they activate the account.", name=user.username), "warning")
@@ -90,7 +89,7 @@ def deactivate_account(user_id: int) -> Response | tuple[str, int]:
     try:
         user = accounts.deactivate(db.session(), user_id, require_staff().actor)
     except accounts.AccountError as exc:
-        flash(account_error_message(exc), "error")
+        flash(message_of(exc), "error")
     else:
         flash(_("%(name)s is deactivated and logged out.", name=user.username), "ok")
     return redirect(url_for("admin.accounts"), code=303)
@@ -108,7 +107,7 @@ def set_roles(user_id: int) -> Response | tuple[str, int]:
         user = accounts.set_roles(db.session(), user_id, form.roles.data or [],
                                   require_staff().actor)
     except accounts.AccountError as exc:
-        flash(account_error_message(exc), "error")
+        flash(message_of(exc), "error")
     else:
         flash(_("Roles of %(name)s changed.", name=user.username), "ok")
     return redirect(url_for("admin.accounts"), code=303)
@@ -123,10 +122,10 @@ def set_email(user_id: int) -> Response | tuple[str, int]:
         try:
             user = accounts.set_email(db.session(), user_id, form.email.data or "",
                                       require_staff().actor)
-        except accounts.InvalidEmail:
-            form.email.errors = [str(INVALID_EMAIL)]
+        except accounts.InvalidEmail as exc:
+            form.email.errors = [message_of(exc)]
         except accounts.AccountError as exc:
-            flash(account_error_message(exc), "error")
+            flash(message_of(exc), "error")
             return redirect(url_for("admin.accounts"), code=303)
         else:
             flash(_("E-mail of %(name)s saved.", name=user.username) if user.email

@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from portal import accounts, crypto, db, state
@@ -23,49 +24,46 @@ from portal.access import (
     require_staff,
     staff_required,
 )
+from portal.errors import ErrorTable, message_of
 from portal.extensions import limiter
-from portal.forms import ActivateFinishForm, ActivateStartForm, ConfirmForm, LoginForm
+from portal.forms import (
+    INVALID_EMAIL,
+    ActivateFinishForm,
+    ActivateStartForm,
+    ConfirmForm,
+    LoginForm,
+)
 from portal.models import StaffUser
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
-ACCOUNT_ERRORS = {
-    "credentials": lambda: _(
-        "The username, passphrase or code is not correct. Each code can be used only once."
-    ),
-    "key-integrity": lambda: _(
-        "Your account key failed its integrity check. Ask an administrator to reset your account."
-    ),
-    "bad-code": lambda: _("This activation code is not valid or was already used."),
-    "expired-code": lambda: _(
-        "This activation code has expired. Ask an administrator for a new one."
-    ),
-    "bad-totp": lambda: _(
-        "The code from the authenticator app did not match. Check the phone's clock and try again."
-    ),
-    "too-short": lambda: _("The passphrase must have at least 12 characters."),
-    "too-long": lambda: _("The passphrase may have at most 256 characters."),
-    "guessable": lambda: _(
-        "This passphrase is too easy to guess: it follows a common pattern, a dictionary word, "
-        "a name or a date. Use four or more unrelated words."
-    ),
-    "username-format": lambda: _(
-        "A username has 2 to 64 lower-case letters, digits, dots, dashes or underscores, "
-        "starting with a letter."
-    ),
-    "username-taken": lambda: _("This username is already taken."),
-    "no-role": lambda: _("Choose at least one role."),
-    "unknown-role": lambda: _("Unknown role."),
-    "self": lambda: _("You cannot do this to your own account."),
-    "deactivated": lambda: _("This account is deactivated."),
-    "not-demo": lambda: _("No such demo account."),
-}
-
-
-def account_error_message(exc: accounts.AccountError) -> str:
-    """The user-facing message for an account error, in the page language."""
-    make = ACCOUNT_ERRORS.get(exc.code)
-    return make() if make else _("The request could not be completed.")
+# The shell's one table of domain errors (the account errors); the shell's handler and
+# `message_of` read it, with the features' tables.
+ACCOUNT_ERRORS: ErrorTable = {accounts.AccountError: {
+    "credentials": (_l("The username, passphrase or code is not correct. Each code can be used "
+                       "only once."), 401),
+    "key-integrity": (_l("Your account key failed its integrity check. Ask an administrator to "
+                         "reset your account."), 409),
+    "bad-code": (_l("This activation code is not valid or was already used."), 400),
+    "expired-code": (_l("This activation code has expired. Ask an administrator for a new "
+                        "one."), 400),
+    "bad-totp": (_l("The code from the authenticator app did not match. Check the phone's clock "
+                    "and try again."), 400),
+    "too-short": (_l("The passphrase must have at least 12 characters."), 400),
+    "too-long": (_l("The passphrase may have at most 256 characters."), 400),
+    "guessable": (_l("This passphrase is too easy to guess: it follows a common pattern, a "
+                     "dictionary word, a name or a date. Use four or more unrelated words."), 400),
+    "username-format": (_l("A username has 2 to 64 lower-case letters, digits, dots, dashes or "
+                           "underscores, starting with a letter."), 400),
+    "username-taken": (_l("This username is already taken."), 409),
+    "no-role": (_l("Choose at least one role."), 400),
+    "unknown-role": (_l("Unknown role."), 400),
+    "self": (_l("You cannot do this to your own account."), 403),
+    "deactivated": (_l("This account is deactivated."), 403),
+    "not-demo": (_l("No such demo account."), 404),
+    "email-format": (INVALID_EMAIL, 400),
+    # Any other code: the shell's "The request could not be completed." (400).
+}}
 
 
 def _login_username_key() -> str:
@@ -108,7 +106,7 @@ def login() -> Response | tuple[str, int] | str:
                 form.totp.data or "",
             )
         except accounts.LoginFailed as exc:
-            form.passphrase.errors = [account_error_message(exc)]
+            form.passphrase.errors = [message_of(exc)]
         else:
             session.clear()
             response = redirect(_safe_next(form.next.data), code=303)
@@ -169,7 +167,7 @@ def activate() -> tuple[str, int] | str:
             secret = accounts.begin_activation(db.session(), form.username.data or "",
                                                form.code.data or "")
         except accounts.AccountError as exc:
-            form.code.errors = [account_error_message(exc)]
+            form.code.errors = [message_of(exc)]
         else:
             finish = ActivateFinishForm(formdata=None, username=form.username.data,
                                         code=form.code.data)
@@ -188,16 +186,16 @@ def activate_finish() -> Response | tuple[str, int]:
     try:
         secret = accounts.pending_totp_secret(db.session(), username, code)
     except accounts.AccountError as exc:
-        flash(account_error_message(exc), "error")
+        flash(message_of(exc), "error")
         return redirect(url_for("auth.activate"), code=303)
     if form.validate_on_submit():
         try:
             user = accounts.complete_activation(db.session(), username, code,
                                                 form.passphrase.data or "", form.totp.data or "")
         except accounts.ActivationFailed as exc:
-            form.totp.errors = [account_error_message(exc)]
+            form.totp.errors = [message_of(exc)]
         except accounts.AccountError as exc:
-            form.passphrase.errors = [account_error_message(exc)]
+            form.passphrase.errors = [message_of(exc)]
         else:
             flash(_("Your account is active. Log in with your passphrase and a new code."), "ok")
             if user.key_generation:

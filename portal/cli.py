@@ -18,6 +18,7 @@ from portal import accounts, audit, backup, db, state, workdays
 from portal.calendar_cli import calendar_cli
 from portal.config import InstanceSecrets
 from portal.constants import ROOT
+from portal.errors import message_of
 from portal.models import Role, StaffUser
 
 portal_cli = AppGroup("portal", help="Install, upgrade and demo the portal.")
@@ -113,9 +114,7 @@ def backup_command(path: Path) -> None:
     try:
         accounts.check_passphrase_strength(passphrase)
     except accounts.AccountError as exc:
-        from portal.auth_views import account_error_message
-
-        raise click.ClickException(account_error_message(exc)) from None
+        raise click.ClickException(message_of(exc)) from None
     try:
         made = backup.create(db.engine(), state.secrets(), path,
                              passphrase, now=db.utcnow())
@@ -172,9 +171,7 @@ def staff_create(username: str, roles: tuple[str, ...]) -> None:
             db.session(), username, roles, passphrase
         )
     except accounts.AccountError as exc:
-        from portal.auth_views import account_error_message
-
-        raise click.ClickException(account_error_message(exc)) from None
+        raise click.ClickException(message_of(exc)) from None
     click.echo(_("Account %(name)s created.", name=user.username))
     click.echo(_("TOTP secret (enter it in your authenticator app): %(s)s", s=secret))
     click.echo(accounts.totp_uri(user.username, secret))
@@ -196,8 +193,6 @@ def staff_code(username: str) -> None:
 @click.argument("address")
 def staff_email(username: str, address: str) -> None:
     """Set where an account's content-free notices go; an empty ADDRESS ("") clears it."""
-    from portal.forms import INVALID_EMAIL
-
     _require_initialised()
     session = db.session()
     user_id = session.scalar(select(StaffUser.id).where(
@@ -206,8 +201,8 @@ def staff_email(username: str, address: str) -> None:
         raise click.ClickException(_("There is no account %(name)s.", name=username))
     try:
         user = accounts.set_email(session, user_id, address, audit.CLI)
-    except accounts.InvalidEmail:
-        raise click.ClickException(str(INVALID_EMAIL)) from None
+    except accounts.InvalidEmail as exc:
+        raise click.ClickException(message_of(exc)) from None
     if user.email:
         click.echo(_("E-mail of %(name)s saved.", name=user.username))
     else:

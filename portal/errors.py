@@ -1,13 +1,29 @@
-"""Error pages in the page language; never a traceback."""
+"""Error pages in the page language; never a traceback. Domain errors: one base class, one
+table of messages and statuses per package, one handler.
+
+A service refuses a use case by raising a `DomainError` subclass with a code (and parameters
+for its message). Each package declares one table, `ErrorTable`: for each of its error types,
+code → (lazy message, HTTP status); the features hand their tables to the shell (see
+`portal.features.Feature.errors`). A view that re-renders a form puts `message_of(exc)` on it;
+any other domain error reaches the single handler registered here, which renders the error
+page with the table's message and status. The service's transaction has already rolled back
+(`portal.db.transaction`): nothing is half-written, and no view rolls back by hand.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TypeAlias
+
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
+
+from portal import state
 
 TITLES = {
     400: _l("The request could not be understood"),
@@ -55,16 +71,71 @@ DETAILS = {
 }
 
 
-def _render(code: int, detail: str | None = None) -> tuple[Response | str, int]:
+
+class DomainError(Exception):
+    """A use case refused for a reason the user is told; `code` names the reason and `params`
+    fill in its message (the package's table holds both the message and the HTTP status)."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+# A message: a lazy string (formatted with the error's parameters), or a function of the
+# parameters for one that needs more than formatting.
+Message: TypeAlias = LazyString | Callable[[Mapping[str, object]], str]
+Entry: TypeAlias = tuple[Message, int]
+# One package's table: for each of its error types, code → (message, HTTP status). The code
+# FALLBACK, when present, answers for a code the section does not list.
+ErrorTable: TypeAlias = Mapping[type[DomainError], Mapping[str, Entry]]
+FALLBACK = "*"
+UNKNOWN: Entry = (_l("The request could not be completed."), 400)
+
+
+def _entry(exc: DomainError) -> Entry:
+    tables = state.error_tables()
+    for kind in type(exc).__mro__:  # the most specific error type first
+        for table in tables:
+            section = table.get(kind)
+            if section is not None:
+                found = section.get(exc.code) or section.get(FALLBACK)
+                if found is not None:
+                    return found
+    return UNKNOWN
+
+
+def describe(exc: DomainError) -> tuple[str, int]:
+    """The message of a domain error in the page language, and its HTTP status."""
+    message, status = _entry(exc)
+    if isinstance(message, LazyString):
+        text = str(message)
+        return (text % exc.params if exc.params else text), status
+    return message(exc.params), status
+
+
+def message_of(exc: DomainError) -> str:
+    """The message of a domain error in the page language (for a form or a flash)."""
+    return describe(exc)[0]
+
+
+def _render(code: int, detail: str | None = None,
+            message: str | None = None) -> tuple[Response | str, int]:
     if request.path.startswith("/api/"):
         return jsonify(error=str(TITLES.get(code, code)), status=code), code
-    message = DETAILS.get(detail or "", MESSAGES.get(code, ""))
+    if message is None:
+        message = DETAILS.get(detail or "", MESSAGES.get(code, ""))
     html = render_template("error.html", code=code, title=TITLES.get(code, ""), message=message)
     return html, code
 
 
 def init_app(app: Flask) -> None:
-    """Register handlers for every HTTP error and for unexpected exceptions."""
+    """Register handlers for domain errors, every HTTP error and unexpected exceptions."""
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> tuple[Response | str, int]:
+        message, status = describe(exc)
+        return _render(status, message=message)
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc: CSRFError) -> tuple[Response | str, int]:

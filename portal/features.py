@@ -1,6 +1,7 @@
 """What a feature package hands the shell: its blueprints, command groups, `portal init` steps,
-demo loaders and event subscriptions. The application is assembled above the features, which
-pass these to `portal.create_app` from one list (see the `application` package)."""
+demo loaders, event subscriptions and its table of domain errors. The application is assembled
+above the features, which pass these to `portal.create_app` from one list (see the
+`application` package)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 import click
 from flask import Blueprint, Flask
 from sqlalchemy.orm import Session
+
+from portal.errors import ErrorTable
 
 # A step of `portal init` or `portal demo`: runs in its own transactions, returns lines to print.
 Step = Callable[[Session], Iterable[str]]
@@ -28,3 +31,5 @@ class Feature:
     demo_loaders: Sequence[Step] = ()
     # Connects the feature's receivers to `portal.events` for this application.
     subscribe: Callable[[Flask], None] | None = None
+    # The package's one table of domain errors: code → (message, HTTP status) per error type.
+    errors: ErrorTable | None = None

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portal.config import Config, InstanceSecrets, NotInitialised
 
 if TYPE_CHECKING:
+    from portal.errors import ErrorTable
     from portal.features import Feature
 
 # The keys are private to this module.
@@ -25,6 +26,7 @@ _SECRETS = "portal.secrets"
 _ENGINE = "portal.engine"
 _SESSIONMAKER = "portal.sessionmaker"
 _FEATURES = "portal.features"
+_ERROR_TABLES = "portal.error_tables"
 
 
 def _app(app: Flask | None) -> Flask:
@@ -94,4 +96,15 @@ def set_features(app: Flask, value: tuple[Feature, ...]) -> None:
 def features(app: Flask | None = None) -> tuple[Feature, ...]:
     """The features the application was assembled from, in registration order."""
     value: tuple[Feature, ...] = _app(app).extensions.get(_FEATURES, ())
+    return value
+
+
+def set_error_tables(app: Flask, value: tuple[ErrorTable, ...]) -> None:
+    """Remember the domain error tables: the shell's, then each feature's."""
+    app.extensions[_ERROR_TABLES] = value
+
+
+def error_tables(app: Flask | None = None) -> tuple[ErrorTable, ...]:
+    """The domain error tables of the application (none outside one made by create_app)."""
+    value: tuple[ErrorTable, ...] = _app(app).extensions.get(_ERROR_TABLES, ())
     return value

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from portal import clock, db, state, workdays
 from portal.access import require_staff, roles_required
+from portal.errors import message_of
 from portal.forms import posted_version
 from portal.models import Role
 from publicity import queries, service
@@ -21,50 +22,6 @@ from publicity.views import days_left, objection_channels
 
 bp = Blueprint("publicity_editor", __name__, url_prefix="/staff/publicity")
 EDITOR = Role.publicity_editor
-
-MESSAGES = {
-    "not-found": lambda p: _("No such notice or change."),
-    "not-a-draft": lambda p: _("Only a draft can be edited or approved. An approved notice is "
-                               "changed by a correction."),
-    "stale": lambda p: _("Someone else saved this draft in the meantime. Reload it and apply "
-                         "your changes again."),
-    "four-eyes": lambda p: _("A second editor must approve: you edited or proposed this "
-                             "yourself."),
-    "start-passed": lambda p: _("The start date %(day)s has passed. Edit the draft and choose a "
-                                "new start.", day=p.get("day")),
-    "year-not-loaded": lambda p: workdays.year_not_loaded_message(int(str(p.get("year")))),
-    "persons-fixed": lambda p: _("A correction cannot add or remove persons. Record 不予任用 for "
-                                 "a person, or publish a new notice."),
-    "not-published": lambda p: _("This notice is not published (or was withdrawn)."),
-    "change-pending": lambda p: _("A correction or withdrawal is already waiting for approval."),
-    "no-changes": lambda p: _("Nothing was changed."),
-    "reason-required": lambda p: _("Give the reason; it is published."),
-    "bad-outcome": lambda p: _("Choose an outcome."),
-    "period-not-over": lambda p: _("The appointment can proceed only after the period has "
-                                   "closed."),
-    "person-decided": lambda p: _("A person of this notice already has a final outcome: a "
-                                  "substantive correction is no longer possible."),
-    "outcome-final": lambda p: _("This person's outcome is final and cannot be changed."),
-    "objection-open": lambda p: _("An objection about this person is still being verified: "
-                                  "the appointment cannot proceed."),
-    "compliance": lambda p: _compliance_message(p.get("problems")),
-}
-
-
-def _compliance_message(problems: object) -> str:
-    """How many appointment rules block approval: only the count. The problems name
-    unpublished nominees, their relationships and flags, and a flash lives in the session
-    cookie (signed, not encrypted); the notice page lists them all."""
-    n = len(problems) if isinstance(problems, list) else 0
-    return _("Approval refused by the appointment rules: %(n)s problems; the list is below.",
-             n=n)
-
-
-def message(exc: service.PublicityError) -> str:
-    """The user-facing message of a refused publicity action."""
-    make = MESSAGES.get(exc.code)
-    return make(exc.params) if make else _("The request could not be completed.")
-
 
 def _notice_or_404(notice_id: int) -> Notice:
     notice = db.session().get(Notice, notice_id)
@@ -161,7 +118,7 @@ def edit(notice_id: int) -> Response | tuple[str, int]:
     """Edit a draft (an approved notice is never edited in place)."""
     notice = _notice_or_404(notice_id)
     if notice.status != NoticeStatus.draft:
-        flash(message(service.PublicityError("not-a-draft")), "error")
+        flash(message_of(service.PublicityError("not-a-draft")), "error")
         return redirect(url_for(".detail", notice_id=notice.id), code=303)
     if request.method == "GET":
         return render_template("publicity/editor_form.html", form=_form_from(notice, NoticeForm),
@@ -174,7 +131,7 @@ def edit(notice_id: int) -> Response | tuple[str, int]:
             service.update_draft(db.session(), notice.id, data, require_staff().actor,
                                  posted_version(form.version.data), form.editor_note.data or "")
         except service.PublicityError as exc:
-            flash(message(exc), "error")
+            flash(message_of(exc), "error")
             return render_template("publicity/editor_form.html", form=form, notice=notice), 409
         flash(_("Draft saved."), "ok")
         return redirect(url_for(".detail", notice_id=notice.id), code=303)
@@ -195,7 +152,7 @@ def detail(notice_id: int) -> str:
         except workdays.YearNotLoaded as exc:
             planned_error = workdays.year_not_loaded_message(exc.year)
         except service.PublicityError as exc:
-            planned_error = message(exc)
+            planned_error = message_of(exc)
     staff = require_staff()
     state = service.public_state(notice, today)
     # The appointment rules' verdicts matter while the notice is a draft (they decide its
@@ -226,7 +183,7 @@ def approve(notice_id: int) -> Response:
         service.approve_notice(db.session(), notice_id, require_staff().actor, clock.today(),
                                version)
     except service.PublicityError as exc:
-        flash(message(exc), "error")
+        flash(message_of(exc), "error")
     else:
         flash(_("Approved and published."), "ok")
     return redirect(url_for(".detail", notice_id=notice_id), code=303)
@@ -246,7 +203,7 @@ def correct(notice_id: int) -> Response | tuple[str, int]:
             service.propose_correction(db.session(), notice.id, data, form.reason.data or "",
                                        require_staff().actor)
         except service.PublicityError as exc:
-            flash(message(exc), "error")
+            flash(message_of(exc), "error")
             return render_template("publicity/editor_correct.html", form=form,
                                    notice=notice), 400
         flash(_("Correction proposed. Another editor must approve it."), "ok")
@@ -265,7 +222,7 @@ def withdraw(notice_id: int) -> Response:
         service.propose_withdrawal(db.session(), notice_id, form.reason.data or "",
                                    require_staff().actor)
     except service.PublicityError as exc:
-        flash(message(exc), "error")
+        flash(message_of(exc), "error")
     else:
         flash(_("Withdrawal proposed. Another editor must approve it."), "ok")
     return redirect(url_for(".detail", notice_id=notice_id), code=303)
@@ -279,7 +236,7 @@ def approve_change(change_id: int) -> Response:
         change = service.approve_change(db.session(), change_id, require_staff().actor,
                                         clock.today())
     except service.PublicityError as exc:
-        flash(message(exc), "error")
+        flash(message_of(exc), "error")
         return redirect(url_for(".index"), code=303)
     flash(_("Approved and published."), "ok")
     return redirect(url_for(".detail", notice_id=change.notice_id), code=303)
@@ -292,7 +249,7 @@ def cancel_change(change_id: int) -> Response:
     try:
         service.cancel_change(db.session(), change_id, require_staff().actor)
     except service.PublicityError as exc:
-        flash(message(exc), "error")
+        flash(message_of(exc), "error")
     return redirect(url_for(".index"), code=303)
 
 
@@ -310,7 +267,7 @@ def outcome(person_id: int) -> Response:
         notice_id = person.notice_id
         flash(_("Outcome recorded."), "ok")
     except service.PublicityError as exc:
-        flash(message(exc), "error")
+        flash(message_of(exc), "error")
     if notice_id is None:
         return redirect(url_for(".index"), code=303)
     return redirect(url_for(".detail", notice_id=notice_id), code=303)

@@ -8,6 +8,7 @@ from publicity import demo
 from publicity.cli import notices_cli
 from publicity.compliance.views import bp as compliance_bp
 from publicity.editor import bp as editor_bp
+from publicity.messages import ERRORS
 from publicity.views import bp as public_bp
 
 feature = Feature(
@@ -16,4 +17,5 @@ feature = Feature(
     blueprints=(public_bp, editor_bp, compliance_bp),
     commands=(notices_cli,),
     demo_loaders=(demo.load,),
+    errors=ERRORS,
 )

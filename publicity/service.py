@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit, workdays
 from portal.db import transaction, utcnow
+from portal.errors import DomainError
 from publicity.compliance import service as compliance
 from publicity.compliance.schemas import parse_record
 from publicity.compliance.validation import InvalidRecord, RecordInput
@@ -48,13 +49,9 @@ PERSON_FIELDS = ("name", "gender", "ethnicity", "birth", "native_place", "educat
                  "exceptional_circumstance", "exceptional_reason", "resume")
 
 
-class PublicityError(Exception):
-    """A publicity action was refused; `code` selects the user-facing message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class PublicityError(DomainError):
+    """A publicity action was refused; `code` selects the user-facing message
+    (publicity.messages)."""
 
 
 class NotFound(PublicityError):

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.db import transaction, utcnow
+from portal.errors import DomainError
 from portal.models import Role, StaffUser
 from publicity.compliance import rules
 from publicity.compliance.models import (
@@ -38,13 +39,9 @@ COUNTED = (NoticeStatus.approved, NoticeStatus.withdrawn)
 MIN_REASON, MAX_REASON = 10, 2000
 
 
-class ComplianceError(Exception):
-    """A compliance action was refused; `code` selects the user-facing message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class ComplianceError(DomainError):
+    """A compliance action was refused; `code` selects the user-facing message
+    (publicity.messages)."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,13 +7,13 @@ import re
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal import clock, db
 from portal.access import require_staff, roles_required
+from portal.errors import message_of
 from portal.forms import posted_version, whole_number
 from portal.models import Role
 from portal.tables import Table, to_csv
@@ -45,31 +45,9 @@ EDITOR = Role.publicity_editor
 REVIEWERS = (Role.org_head, Role.publicity_editor)
 WAITING_LIMIT = 200  # drafts checked for the waiting list, newest first
 
-MESSAGES = {
-    "not-found": _l("No such notice, term or rule."),
-    "not-a-draft": _l("Only a draft's compliance record can be changed or overridden: this "
-                      "notice is already published."),
-    "stale": _l("Someone else saved this draft in the meantime. Reload the record and enter "
-                "your changes again."),
-    "no-term": _l("No such term: the administrator configures the terms."),
-    "bad-thresholds": _l("Correct the marked thresholds."),
-    "bad-term": _l("Correct the marked fields of the term."),
-    "reason-required": _l("Write the reason for the override, at least 10 characters."),
-    "reason-too-long": _l("The reason for the override is too long: at most %(most)s "
-                          "characters."),
-    "not-org-head": _l("Only the organization department's head may override a rule."),
-    "no-record": _l("This notice has no compliance record yet: there is nothing to override."),
-    "rule-passes": _l("This rule is met: there is nothing to override."),
-    "already-overridden": _l("This rule is already overridden for this notice."),
-}
 LABELS = {"batch_kinds": BATCH_KINDS, "bodies": MEETING_BODIES, "nominators": NOMINATORS,
           "relationships": RELATIONSHIPS, "inspections": INSPECTIONS, "decisions": DECISIONS,
           "consulted": CONSULTED, "flags": FLAGS}
-
-
-def message(exc: ComplianceError) -> str:
-    """The user-facing message of a refused compliance action."""
-    return str(MESSAGES.get(exc.code, _l("The request could not be completed."))) % exc.params
 
 
 def _notice_or_404(notice_id: int) -> Notice:
@@ -80,7 +58,7 @@ def _notice_or_404(notice_id: int) -> Notice:
 
 
 def _back_to_notice(notice: Notice, exc: ComplianceError) -> BaseResponse:
-    flash(message(exc), "error")
+    flash(message_of(exc), "error")
     return redirect(url_for("publicity_editor.detail", notice_id=notice.id), code=303)
 
 
@@ -167,8 +145,8 @@ def record(notice_id: int) -> BaseResponse | tuple[str, int]:
         if exc.code == "not-found":
             abort(404)
         if exc.code == "no-term":
-            form.term.errors = [*form.term.errors, message(exc)]
-        flash(message(exc), "error")
+            form.term.errors = [*form.term.errors, message_of(exc)]
+        flash(message_of(exc), "error")
         return _record_page(form, notice, status=409 if exc.code == "stale" else 400)
     flash(_("Compliance record saved. The rules' verdicts are shown below."), "ok")
     return redirect(url_for("publicity_editor.detail", notice_id=notice.id), code=303)
@@ -210,13 +188,13 @@ def override(notice_id: int) -> BaseResponse | tuple[str, int]:
     except ComplianceError as exc:
         if exc.code in ("reason-required", "reason-too-long") and (
                 rule_number in rules.RULE_NUMBERS):
-            form.reason.errors = [*form.reason.errors, message(exc)]
+            form.reason.errors = [*form.reason.errors, message_of(exc)]
             return _review_page(notice, (rule_number, form), 400)
         if exc.code == "stale":
             flash(_("The draft or its compliance record changed since you opened this page. "
                     "Review the rules again before overriding."), "error")
         else:
-            flash(message(exc), "error")
+            flash(message_of(exc), "error")
     else:
         flash(_("Rule %(n)s is overridden for this notice. The reason is in the audit log and "
                 "shown to supervisors.", n=rule_number), "ok")
@@ -293,7 +271,7 @@ def admin() -> BaseResponse | tuple[str, int]:
                                   bool(form.show_attendance.data), require_staff().actor)
         except ComplianceError as exc:
             _attach_problems(form, exc.params.get("problems"))
-            flash(message(exc), "error")
+            flash(message_of(exc), "error")
         else:
             flash(_("Compliance settings saved."), "ok")
             return redirect(url_for(".admin"), code=303)
@@ -314,7 +292,7 @@ def save_term() -> BaseResponse | tuple[str, int]:
                                      form.leadership_posts.data, require_staff().actor)
         except ComplianceError as exc:
             _attach_problems(form, exc.params.get("problems"))
-            flash(message(exc), "error")
+            flash(message_of(exc), "error")
         else:
             flash(_("Term %(name)s saved.", name=term.name), "ok")
             return redirect(url_for(".admin"), code=303)

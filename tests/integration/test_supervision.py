@@ -35,7 +35,13 @@ from sqlalchemy import delete, event, func, select, update
 
 from casework import queues, supervision, workflow
 from casework import service as casework_service
-from casework.messages import CHANNEL_LABELS, DEADLINE_LABELS, FINDING_LABELS, STATE_LABELS
+from casework.messages import (
+    CHANNEL_LABELS,
+    DEADLINE_LABELS,
+    FINDING_LABELS,
+    RANGE_ERRORS,
+    STATE_LABELS,
+)
 from casework.models import (
     Case,
     CaseDeadline,
@@ -1011,7 +1017,7 @@ def test_bad_periods_and_queues_are_refused(team: Team, supervisor: StaffMember)
         response = client.get(f"/staff/supervision/?{query}")
         assert response.status_code == 400, (query, response.status_code)
         page = response.get_data(as_text=True)
-        message = tr(app, views().RANGE_ERRORS[code])
+        message = tr(app, RANGE_ERRORS[code][0])
         assert f'role="alert">{escape(message)}</p>' in page, (query, code)
         assert page_tables(page) == {}  # no figure under a refused period
         for name in ("counts", "objections", "trend"):

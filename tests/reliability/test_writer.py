@@ -33,7 +33,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import LargeBinary, delete, func, insert, select, update
 
 from casework import content, queues, workflow
-from casework.cli import queue_error_message
 from casework.models import (
     Case,
     CaseEntry,
@@ -260,7 +259,7 @@ def test_a_swapped_recovery_key_is_refused_with_a_clear_error(base: Office) -> N
         row = db.session().get(RecoveryKey, queues.RECOVERY_ROW)
         assert row is not None
         real = bytes(row.public_key)
-        expected = queue_error_message(queues.QueueError("recovery-key-integrity"))
+        expected = errors.message_of(queues.QueueError("recovery-key-integrity"))
     attacker_public, attacker_private = crypto.generate_keypair()
     with app.app_context():
         session = db.session()
