@@ -31,6 +31,7 @@ from werkzeug.routing import Rule
 from application import create_app
 from portal import state
 from portal.config import Config, InstanceSecrets
+from portal.constants import ROOT
 from tests.clock_scenarios import scenarios
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
@@ -114,6 +115,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return next((n for n, prefix in enumerate(first) if path.startswith(prefix)), len(first))
 
     items[:] = sorted(kept, key=rank)
+
+
+FIGURES_FILE = ROOT / "test-results" / "reliability-figures.txt"
+FIGURES_PARTS = ROOT / "test-results" / "reliability-figures.parts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controlling process clears the reliability figures of an earlier run."""
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(FIGURES_PARTS, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures of every reliability scenario that ran (passed or not), whichever
+    process ran it (tests/reliability/conftest.py), and keep them in FIGURES_FILE."""
+    if hasattr(terminalreporter.config, "workerinput") or not FIGURES_PARTS.is_dir():
+        return
+    parts = sorted(FIGURES_PARTS.glob("*.txt"))
+    if not parts:
+        return
+    text = "\n\n".join(part.read_text(encoding="utf-8").strip() for part in parts) + "\n"
+    terminalreporter.section("reliability figures")
+    for line in text.splitlines():
+        terminalreporter.write_line(line)
+    FIGURES_FILE.write_text(text, encoding="utf-8")
+    terminalreporter.write_line(f"(also in {FIGURES_FILE.relative_to(ROOT)})")
 
 
 def missing_service(variable: str, what: str) -> None:

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from portal.constants import ROOT
-from tests.conftest import PG_URL, REDIS_URL, missing_service
+from tests.conftest import FIGURES_PARTS, PG_URL, REDIS_URL, missing_service
 from tests.reliability.harness import FIGURES
-
-FIGURES_FILE = ROOT / "test-results" / "reliability-figures.txt"
-FIGURES_PARTS = ROOT / "test-results" / "reliability-figures.parts"
 
 
 @pytest.fixture
@@ -51,35 +46,12 @@ def reliability_redis_url() -> str:
     return REDIS_URL
 
 
-def _worker(config: pytest.Config) -> str | None:
-    """The pytest-xdist worker's id, or None in the controlling (or only) process."""
-    workerinput = getattr(config, "workerinput", None)
-    return None if workerinput is None else str(workerinput["workerid"])
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """The controlling process clears the figures of an earlier run."""
-    if _worker(config) is None:
-        shutil.rmtree(FIGURES_PARTS, ignore_errors=True)
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Each process that ran scenarios leaves their figures for the controlling one."""
+    """Each process that ran scenarios leaves their figures for the controlling one, which
+    prints them (tests/conftest.py, `pytest_terminal_summary`)."""
     if FIGURES:
         FIGURES_PARTS.mkdir(parents=True, exist_ok=True)
-        part = FIGURES_PARTS / f"{_worker(session.config) or 'main'}.txt"
+        workerinput = getattr(session.config, "workerinput", None)
+        name = "main" if workerinput is None else workerinput["workerid"]
+        part = FIGURES_PARTS / f"{name}.txt"
         part.write_text("\n\n".join(table for _title, table in FIGURES) + "\n", encoding="utf-8")
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the figures of every scenario that ran (passed or not), from whichever process
-    ran it, and keep them in test-results/reliability-figures.txt."""
-    parts = sorted(FIGURES_PARTS.glob("*.txt")) if FIGURES_PARTS.is_dir() else []
-    if not parts:
-        return
-    text = "\n\n".join(part.read_text(encoding="utf-8").strip() for part in parts) + "\n"
-    terminalreporter.section("reliability figures")
-    for line in text.splitlines():
-        terminalreporter.write_line(line)
-    FIGURES_FILE.write_text(text, encoding="utf-8")
-    terminalreporter.write_line(f"(also in {FIGURES_FILE.relative_to(ROOT)})")
