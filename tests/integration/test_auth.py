@@ -254,7 +254,7 @@ def test_admin_creates_account_person_activates_it_and_logs_in(
                         data={"username": "judy", "code": code, "csrf_token": token})
     assert again.status_code == 400
     member = StaffMember("judy", ("org_handler",), secret, "copper meadow violin harbour")
-    member.used_steps.add(int(pyotp.TOTP(secret).timecode(dt.datetime.now())))
+    member.used_steps.add(int(time.time() // 30))  # the step just used to activate
     assert AuthActions(person).login(member).status_code == 303
     assert person.get("/staff/cases/").status_code == 200
     with app.app_context():

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from casework import keys, retention
 from casework.models import Case, CaseDeadline, Category, Channel, Queue
 from intake import service as intake
-from portal import audit, db
+from portal import audit, clock, db
 from tests.intake_support import csrf_of, open_reporter
 from tests.integration.test_casework import (
     ANSWER,
@@ -212,7 +212,7 @@ def test_a_purged_case_keeps_no_running_clock(team: Team) -> None:
     assert clocks(app, no, "acceptance_notice")  # the real-name notice is still owed
     with app.app_context():
         session = db.session()
-        assert retention.purge_expired(session, dt.date.today() + dt.timedelta(days=20 * 365))
+        assert retention.purge_expired(session, clock.today() + dt.timedelta(days=20 * 365))
         case = session.scalar(select(Case).where(Case.case_no == no))
         assert case is not None
         assert case.purged

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from casework import content, keys, queues
 from casework import service as casework
 from casework.models import Case, Queue, QueueEpoch, QueueGrant
-from portal import accounts, audit, crypto, db
+from portal import accounts, audit, clock, crypto, db
 from portal.models import AuditEntry, StaffUser
 from tests.conftest import AuthActions, StaffMember, csrf_token
 from tests.intake_support import Desk, make_desk, post_report
@@ -505,7 +505,7 @@ def test_rotate_due_rotates_only_due_or_pending_queues(office: Office) -> None:
     with office.app.app_context():
         session = db.session()
         org = _queue()
-        today = dt.date.today()
+        today = clock.today()
         assert not keys.rotation_due(session, org, today)
         assert keys.rotation_due(session, org, today + dt.timedelta(days=366))
         with db.transaction(session):

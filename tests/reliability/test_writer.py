@@ -45,7 +45,7 @@ from casework.models import (
     RecoveryKey,
 )
 from intake.models import ReporterSession
-from portal import audit, crypto, db, errors, state
+from portal import audit, clock, crypto, db, errors, state
 from portal.db import Base
 from portal.models import AuditEntry, Role
 from tests.conftest import StaffMember
@@ -514,7 +514,7 @@ def test_after_a_purge_nothing_of_the_case_remains_readable(base: Office) -> Non
         workflow.note(session, staff, case_no, int(version or 0), "NOTE-PURGE 内部意见。")
         version = session.scalar(select(Case.version).where(Case.case_no == case_no))
         workflow.refuse(session, staff, case_no, int(version or 0), "other",
-                        "ANSWER-PURGE 不予受理。", dt.date.today())
+                        "ANSWER-PURGE 不予受理。", clock.today())
         case = session.scalars(select(Case).where(Case.case_no == case_no)).one()
         case_id, epoch_id = case.id, case.epoch_id
         # Every ciphertext and lookup value of the case, as the rows hold them now.
