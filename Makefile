@@ -89,12 +89,13 @@ run: install
 	@echo "Serving on http://127.0.0.1:$(PORT)  (logs never show client addresses)"
 	PORTAL_SECURE_COOKIES=false $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# Every tier in one run spread over the cores (pytest-xdist): a test module stays in one process,
-# so module fixtures are shared and each process starts one tier's servers at a time. With
+# Every tier in one run spread over the cores (pytest-xdist): a test module stays in one process
+# (--dist loadscope, in pyproject's addopts), so module fixtures are shared and each process
+# starts one tier's servers at a time. With
 # PORTAL_TEST_CLOCKS=all (as in .ci/run) the unit and integration tiers run again on the days
 # of tests/clock_scenarios.py (docs/testing.md, "Tests on any day").
 TEST_PROCESSES ?= 2
-XDIST := -n $(TEST_PROCESSES) --dist loadscope
+XDIST := -n $(TEST_PROCESSES)
 test: install-test
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 

@@ -7,6 +7,7 @@ PORTAL_TEST_REQUIRE_SERVICES=1 (as in .ci/run) a missing service fails the run i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -15,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 import jinja2.bccache
@@ -24,7 +24,7 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.pool import NullPool
 from werkzeug.routing import Rule
 
@@ -151,27 +151,32 @@ def missing_service(variable: str, what: str) -> None:
     pytest.skip(message)
 
 
-def _psycopg_url(url: str) -> str:
-    parts = urlsplit(url)
-    scheme = "postgresql+psycopg" if parts.scheme in ("postgres", "postgresql") else parts.scheme
-    return urlunsplit((scheme, *parts[1:]))
+@contextlib.contextmanager
+def private_pg_schema(purpose: str) -> Iterator[str]:
+    """A schema of its own in the PostgreSQL test database, as a database URL; dropped, with
+    whatever the server left in it, when the block ends. Skips (or fails, when services are
+    required) without PORTAL_TEST_DATABASE_URL."""
+    if not PG_URL:
+        missing_service("PORTAL_TEST_DATABASE_URL", "PostgreSQL")
+    base = make_url(PG_URL).set(drivername="postgresql+psycopg")
+    schema = f"portal_{purpose}_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def pg_schema_url() -> Iterator[str]:
-    """A private schema in the PostgreSQL test database, dropped at the end of the run."""
-    if not PG_URL:
-        missing_service("PORTAL_TEST_DATABASE_URL", "PostgreSQL")
-    base = _psycopg_url(PG_URL)
-    schema = f"portal_test_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    """The integration tier's schema, shared by its tests (each starts from init's rows)."""
+    with private_pg_schema("test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -251,7 +256,7 @@ def pg_template(pg_schema_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     from portal.db import Base
 
     _init_database(tmp_path_factory.mktemp("pg-template"), pg_schema_url)
-    engine = create_engine(_psycopg_url(pg_schema_url))
+    engine = create_engine(pg_schema_url)
     with engine.connect() as conn:
         rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select())]
                 for t in Base.metadata.sorted_tables}
@@ -265,7 +270,7 @@ def _restore(url: str, snapshot: Snapshot) -> None:
     calendar only when a test changed it)."""
     from portal.db import Base
 
-    engine = create_engine(_psycopg_url(url), poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
         keep_days = conn.scalar(DAYS_DIGEST) == snapshot.days_digest
         for table in reversed(Base.metadata.sorted_tables):

@@ -13,17 +13,15 @@ import contextlib
 import importlib.util
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
 from portal.constants import ROOT
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, private_pg_schema
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -109,24 +107,6 @@ def _appointment_term(portal: Portal) -> None:
                              today.replace(day=1, year=today.year + 3), TERM_POSTS, audit.CLI)
 
 
-@contextlib.contextmanager
-def _private_schema() -> Iterator[str]:
-    """A schema of its own in the PostgreSQL test database (the integration tier empties the
-    one it shares between its tests), dropped afterwards."""
-    base = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    schema = f"portal_browser_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="package", params=[
     pytest.param(BACKEND, marks=[pytest.mark.postgres] if BACKEND == "postgres" else [])])
 def portal(request: pytest.FixtureRequest, browser_tools: Path,
@@ -138,7 +118,7 @@ def portal(request: pytest.FixtureRequest, browser_tools: Path,
     workdir = tmp_path_factory.mktemp("portal")
     with contextlib.ExitStack() as stack:
         if request.param == "postgres":
-            url = stack.enter_context(_private_schema())
+            url = stack.enter_context(private_pg_schema("browser"))
         else:
             url = f"sqlite:///{workdir / 'portal.db'}"
         running = stack.enter_context(running_portal(workdir, url))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import inspect
 
 import casework.models  # noqa: F401
 import intake.models  # noqa: F401
@@ -22,7 +21,7 @@ from portal import state
 from portal.constants import ROOT
 from portal.db import Base
 from publicity.models import described_by_models
-from tests.conftest import PG_URL, config_for_tests, missing_service
+from tests.conftest import config_for_tests, private_pg_schema
 
 
 def test_alembic_head_matches_models(app: Flask) -> None:
@@ -39,20 +38,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    if not PG_URL:
-        missing_service("PORTAL_TEST_DATABASE_URL", "PostgreSQL")
-    base = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    schema = f"portal_empty_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_pg_schema("empty") as url:
+        yield url
 
 
 @pytest.mark.parametrize("empty_database", ["sqlite", pytest.param(

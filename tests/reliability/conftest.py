@@ -7,14 +7,11 @@ shares a name with the generic ones of tests/conftest.py.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
-from tests.conftest import FIGURES_PARTS, PG_URL, REDIS_URL, missing_service
+from tests.conftest import FIGURES_PARTS, REDIS_URL, missing_service, private_pg_schema
 from tests.reliability.harness import FIGURES
 
 
@@ -22,20 +19,8 @@ from tests.reliability.harness import FIGURES
 def reliability_pg_url() -> Iterator[str]:
     """A PostgreSQL schema of this test alone (the integration tier empties the one it shares
     between its tests), dropped afterwards with whatever the server left in it."""
-    if not PG_URL:
-        missing_service("PORTAL_TEST_DATABASE_URL", "PostgreSQL")
-    base = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    schema = f"portal_reliability_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_pg_schema("reliability") as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,14 +15,13 @@ import hashlib
 import html as htmllib
 import io
 import itertools
-import os
 import re
 import secrets
 import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,17 +35,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 from PIL import Image
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select, text
 from werkzeug.test import TestResponse
 
 from portal import state
 from tests.conftest import (
     PASSPHRASE,
-    PG_URL,
     AuthActions,
     StaffMember,
     config_for_tests,
-    missing_service,
+    private_pg_schema,
 )
 from tests.intake_support import make_desk, open_reporter
 from tests.unit import evidence_samples as samples
@@ -1326,25 +1324,17 @@ _WORLDS: dict[str, World] = {}
 def _private_schema(config: pytest.Config) -> str:
     """A PostgreSQL schema of the hostile-input tests alone, dropped when the run ends (the
     integration tier empties the shared one between its tests)."""
-    if not PG_URL:
-        missing_service("PORTAL_TEST_DATABASE_URL", "PostgreSQL")
-    base = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    schema = f"portal_hostile_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    schema = ExitStack()
+    url = schema.enter_context(private_pg_schema("hostile"))
 
     def drop() -> None:
         world = _WORLDS.pop("postgres", None)
         if world is not None:
             state.engine(world.app).dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        schema.close()
 
     config.add_cleanup(drop)
-    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
+    return url
 
 
 @contextmanager
