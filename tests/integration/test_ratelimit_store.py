@@ -24,6 +24,7 @@ import pytest
 import redis
 import time_machine
 from flask import Flask
+from limits.storage import MemoryStorage, RedisStorage
 
 from portal import crypto, ratelimit, state
 from portal.config import SECRET_NAMES
@@ -186,6 +187,22 @@ def test_limits_count_in_fixed_windows_on_redis(make_app, store_url: str) -> Non
     # The next hour's key starts a new count (the documented cost of rotation).
     with time_machine.travel(start + dt.timedelta(hours=1), tick=False):
         assert _fail_login(app) == 401
+
+
+def test_without_the_shared_store_each_process_keys_addresses_with_its_own_key(make_app) -> None:
+    app = make_app()  # memory://
+    config = state.config(app)
+    period = ratelimit.rotation_seconds(config)
+    unreachable = RedisStorage(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    start = dt.datetime.fromtimestamp((time.time() // period + 1) * period + 5, dt.UTC)
+    with time_machine.travel(start, tick=False):
+        key = ratelimit.client_key(config, MemoryStorage(), ADDRESS)
+        assert ratelimit.client_key(config, unreachable, ADDRESS) == key
+        stored = [crypto.client_key((config.instance_path / n).read_bytes(), ADDRESS)
+                  for n in SECRET_NAMES]
+        assert key not in stored
+    with time_machine.travel(start + dt.timedelta(hours=1), tick=False):
+        assert ratelimit.client_key(config, MemoryStorage(), ADDRESS) != key
 
 
 # --- the start-up check: a store that writes to disk is refused ------------------------------
