@@ -141,10 +141,15 @@ def test_store_holds_no_time_and_no_key_a_stored_secret_reverses(make_app, make_
                 for name, values in stored.items() for blob in (name, *values)
                 if _times_near(now, blob) or any(f in blob for f in forms)]
     assert not problems
-    # The counts are there: one filing, one failed check, one failed login, under three keys
-    # of the current rotating key; nothing else but the rotating key itself.
-    counts = {name: values for name, values in stored.items() if name.startswith(b"LIMITS:")}
-    assert sorted(int(v[0]) for v in counts.values()).count(1) >= 3
+    # What is there: this hour's address key, and counts (one filing, one failed receipt
+    # check, one failed login) under the hashed address, the ceilings and the account.
+    address_keys = [n for n in stored if n.startswith(b"portal:ratelimit-key:")]
+    assert address_keys == [f"portal:ratelimit-key:{int(now // 3600)}".encode()]
+    assert all(n.startswith(b"LIMITS:LIMITER/") for n in stored if n not in address_keys)
+    per_address = {n.split(b"/", 2)[2]: int(v[0]) for n, v in stored.items()
+                   if n.startswith(b"LIMITS:") and re.fullmatch(rb"[0-9a-f]{32}", n.split(b"/")[1])}
+    assert per_address == {b"intake.report/3/1/hour": 1, b"intake.check/5/1/hour": 1,
+                           b"auth.login/3/15/minute": 1}
 
 
 @pytest.mark.redis
