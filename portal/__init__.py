@@ -14,7 +14,7 @@ from flask import Flask, Request, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from portal import access, cli, db, errors, http_cache, i18n, logs, security, state
+from portal import access, cli, db, errors, http_cache, i18n, logs, ratelimit, security, state
 from portal.access import public
 from portal.admin import bp as admin_bp
 from portal.auth_views import ACCOUNT_ERRORS
@@ -111,7 +111,8 @@ def configure(config: Config) -> Flask:
             if config.ratelimit_storage_uri.startswith(("redis", "rediss")) else {}
         ),
         RATELIMIT_HEADERS_ENABLED=False,
-        RATELIMIT_STRATEGY="moving-window",
+        # Fixed windows keep one count per key, no time per request (docs/security.md).
+        RATELIMIT_STRATEGY="fixed-window",
         TEMPLATES_AUTO_RELOAD=False,
     )
     return app
@@ -129,6 +130,7 @@ def init_extensions(app: Flask) -> None:
     # Per-view limits are checked when the view runs, after the CSRF check: only requests
     # with a valid token count, and an over-limit client is refused before any work is done.
     limiter.init_app(app)
+    ratelimit.check_store(app, limiter.storage)
     csrf.init_app(app)
     errors.init_app(app)
 

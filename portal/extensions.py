@@ -6,20 +6,21 @@ from flask import request
 from flask_limiter import Limiter
 from flask_wtf import CSRFProtect
 
-from portal import crypto, state
+from portal import ratelimit, state
 from portal.http_cache import is_shared_page
 
 
 def client_key() -> str:
-    """Rate-limit key: a keyed hash of the client address, never the address itself.
+    """Rate-limit key: a keyed hash of the client address under a key that rotates and lives
+    only in the store's memory (portal.ratelimit), never the address itself.
 
     Behind Tor every client arrives from the same address, so per-address limits would let
     one abuser lock everyone out: there, all clients share one installation-wide bucket.
     """
-    if state.config().behind_tor:
+    config = state.config()
+    if config.behind_tor:
         return "installation"
-    secrets = state.secrets()
-    return crypto.client_key(secrets.secret_key, request.remote_addr or "")
+    return ratelimit.client_key(config, limiter.storage, request.remote_addr or "")
 
 
 csrf = CSRFProtect()
