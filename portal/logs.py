@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 from flask import Flask
 
@@ -16,7 +17,11 @@ _IPV6 = (
 )
 _ADDRESS = re.compile(f"{_IPV4}|{_IPV6}")
 # Request lines of the reporter's pages are not logged at all: their time would date a report.
-_REPORTER_REQUEST = re.compile(r'"[A-Z]+ /report\b')
+# Matched in a request line passed as an argument (werkzeug) and in the whole message (gunicorn),
+# after removing the ANSI colours werkzeug puts around every status line but a 200's.
+_REPORTER_REQUEST_LINE = re.compile(r"[A-Z]+ /+report\b")
+_REPORTER_REQUEST = re.compile(r'"[A-Z]+ /+report\b')
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def redact(text: str) -> str:
@@ -33,11 +38,20 @@ class RedactAddresses(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        if _REPORTER_REQUEST.search(message):
+        if _is_reporter_request(record.args, message):
             return False
         record.msg = redact(message)
         record.args = None
         return True
+
+
+def _is_reporter_request(args: tuple[object, ...] | Mapping[str, object] | None,
+                         message: str) -> bool:
+    arguments = args.values() if isinstance(args, Mapping) else args or ()
+    if any(isinstance(a, str) and _REPORTER_REQUEST_LINE.match(_ANSI.sub("", a))
+           for a in arguments):
+        return True
+    return _REPORTER_REQUEST.search(_ANSI.sub("", message)) is not None
 
 
 def install(logger: logging.Logger) -> None:

@@ -38,6 +38,13 @@ def _traffic(port: int) -> None:
     for path in ("/", "/no-such-page", "/staff/login", "/report/safety", "/report/check"):
         with contextlib.suppress(urllib.error.HTTPError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).read()
+    # Reporter pages answering other than 200: the development server colours these status
+    # lines (a redirect, a refused form, a missing page), and they must be dropped all the same.
+    for path, data in (("/report/case", None), ("/report", b"facts=x"),
+                       ("/report/check", b"receipt=x"), ("/report/no-such-page", None)):
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", data=data,
+                                   timeout=10).read()
     # A malformed request line makes gunicorn log "Invalid request from ip=…".
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(b"BR0KEN\x01 / HTTP/1.1\r\nHost: x\r\n\r\n")
