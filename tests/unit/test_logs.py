@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
+import time_machine
 
-from portal.logs import RedactAddresses, redact
+from portal.logs import HourlyCounts, RedactAddresses, redact
 
 
 @pytest.mark.parametrize(
@@ -91,3 +93,33 @@ def test_coloured_other_request_lines_are_kept(monkeypatch: pytest.MonkeyPatch,
     assert RedactAddresses().filter(record)
     assert "192.0.2.7" not in record.getMessage()
     assert "/notices/12" in record.getMessage()
+
+
+def test_hourly_counts_wait_for_the_end_of_the_hour(request: pytest.FixtureRequest) -> None:
+    clock: time_machine.Traveller = request.getfixturevalue("_pinned_clock")
+    clock.move_to(dt.datetime(2026, 11, 4, 9, 41, 17, 250000, tzinfo=dt.UTC))
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tests.hourly")
+    logger.addHandler(Collect())
+    logger.setLevel(logging.INFO)
+    counts = HourlyCounts(logger, "%d × %s in the hour from %s")
+    counts.add("OperationalError")
+    counts.add("OperationalError")
+    timer = counts._timer
+    assert timer is not None
+    assert timer.interval > (60 - 41) * 60 - 17  # fires after the hour, not now
+    counts.flush()
+    assert records == []  # the hour is not over
+    clock.shift(dt.timedelta(hours=1))
+    counts.flush()
+    (record,) = records
+    assert record.getMessage().startswith("2 × OperationalError in the hour from ")
+    assert record.created % 3600 == 0
+    assert record.msecs == 0
+    assert counts._timer is None  # nothing left to count
+    timer.cancel()
