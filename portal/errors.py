@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from portal import state
+from portal import logs, state
 
 TITLES = {
     400: _l("The request could not be understood"),
@@ -154,8 +154,12 @@ def init_app(app: Flask) -> None:
         # transaction was rolled back, so the page says nothing was kept and to send it again.
         # The pool discards the connection; the next request gets a fresh one.
         if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            app.logger.warning("database unavailable (%s) on %s",
-                               type(exc.orig).__name__, request.endpoint)
+            kind = type(exc.orig).__name__
+            if logs.is_reporter_path(request.path):
+                # A line at the moment of the failure would date a filing: counted per hour.
+                state.hourly_counts().add(kind)
+            else:
+                app.logger.warning("database unavailable (%s) on %s", kind, request.endpoint)
             return _render(503, "db-interrupted")
         return _unexpected(exc)
 

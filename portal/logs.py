@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
 
 from flask import Flask
+
+from portal import state
 
 # IPv4 and bracketed/bare IPv6 addresses as they appear in server log lines.
 _IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
@@ -15,8 +21,14 @@ _IPV6 = (
     r"|[0-9a-fA-F:]*::[0-9a-fA-F:.]*)(?![\w:])"
 )
 _ADDRESS = re.compile(f"{_IPV4}|{_IPV6}")
+# The portal's own log lines (the rate-limit store's, the hourly counts'), as operators read them.
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Request lines of the reporter's pages are not logged at all: their time would date a report.
-_REPORTER_REQUEST = re.compile(r'"[A-Z]+ /report\b')
+# Matched in a request line passed as an argument (werkzeug) and in the whole message (gunicorn),
+# after removing the ANSI colours werkzeug puts around every status line but a 200's.
+_REPORTER_REQUEST_LINE = re.compile(r"[A-Z]+ /+report\b")
+_REPORTER_REQUEST = re.compile(r'"[A-Z]+ /+report\b')
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def redact(text: str) -> str:
@@ -33,11 +45,20 @@ class RedactAddresses(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        if _REPORTER_REQUEST.search(message):
+        if _is_reporter_request(record.args, message):
             return False
         record.msg = redact(message)
         record.args = None
         return True
+
+
+def _is_reporter_request(args: tuple[object, ...] | Mapping[str, object] | None,
+                         message: str) -> bool:
+    arguments = args.values() if isinstance(args, Mapping) else args or ()
+    if any(isinstance(a, str) and _REPORTER_REQUEST_LINE.match(_ANSI.sub("", a))
+           for a in arguments):
+        return True
+    return _REPORTER_REQUEST.search(_ANSI.sub("", message)) is not None
 
 
 def install(logger: logging.Logger) -> None:
@@ -47,6 +68,67 @@ def install(logger: logging.Logger) -> None:
     for handler in logger.handlers:
         if not any(isinstance(f, RedactAddresses) for f in handler.filters):
             handler.addFilter(RedactAddresses())
+
+
+def is_reporter_path(path: str) -> bool:
+    """Whether a request path is one of the reporter's pages, whose times must not be logged."""
+    return _REPORTER_REQUEST_LINE.match(f"GET {path}") is not None
+
+
+class HourlyCounts:
+    """Events of the reporter's pages, counted by kind within each clock hour and logged only
+    once the hour is over, as one line per kind dated to the hour's start.
+
+    Neither the line's time nor its place among the other lines (it is written by a timer
+    at the end of the hour, not by a request) dates the event more finely than its hour. A
+    process that exits before the hour is over loses that hour's counts.
+    """
+
+    HOUR = 3600
+
+    def __init__(self, logger: logging.Logger, message: str) -> None:
+        # `message` takes the count, the kind and the hour (as "%Y-%m-%d %H:00").
+        self._logger = logger
+        self._message = message
+        self._counts: Counter[tuple[int, str]] = Counter()
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def add(self, kind: str) -> None:
+        """Count one event of this kind in the current hour."""
+        now = time.time()
+        with self._lock:
+            self._counts[(int(now) // self.HOUR * self.HOUR, kind)] += 1
+            self._schedule(now)
+
+    def flush(self) -> None:
+        """Log the counts of every hour that is over (the timer calls this)."""
+        now = time.time()
+        current = int(now) // self.HOUR * self.HOUR
+        with self._lock:
+            done = sorted(key for key in self._counts if key[0] < current)
+            lines = [(hour, kind, self._counts.pop((hour, kind))) for hour, kind in done]
+            self._timer = None
+            if self._counts:
+                self._schedule(now)
+        for hour, kind, count in lines:
+            self._emit(hour, kind, count)
+
+    def _schedule(self, now: float) -> None:
+        if self._timer is None:
+            delay = (int(now) // self.HOUR + 1) * self.HOUR - now + 1
+            self._timer = threading.Timer(delay, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _emit(self, hour: int, kind: str, count: int) -> None:
+        if not self._logger.isEnabledFor(logging.WARNING):
+            return
+        stamp = time.strftime("%Y-%m-%d %H:00", time.localtime(hour))
+        record = self._logger.makeRecord(self._logger.name, logging.WARNING, __file__, 0,
+                                         self._message, (count, kind, stamp), None)
+        record.created, record.msecs = float(hour), 0.0
+        self._logger.handle(record)
 
 
 class RateLimitStoreState(logging.Filter):
@@ -77,14 +159,18 @@ def _install_limiter_logging() -> None:
     logger.setLevel(logging.INFO)
     handler = logging.StreamHandler()
     handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(FORMAT))
     logger.addHandler(handler)
     logger.propagate = False
     install(logger)
 
 
 def init_app(app: Flask) -> None:
-    """Redact the app's, werkzeug's (development server) and the root logger's output."""
+    """Redact the app's, werkzeug's (development server) and the root logger's output; give
+    the app its hourly counts of the reporter's pages' database failures."""
     for logger in (app.logger, logging.getLogger("werkzeug"), logging.getLogger()):
         install(logger)
     _install_limiter_logging()
+    state.set_hourly_counts(app, HourlyCounts(
+        app.logger, "database unavailable %d times on the reporter's pages (%s) in the hour "
+                    "from %s"))

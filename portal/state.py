@@ -19,6 +19,7 @@ from portal.config import Config, InstanceSecrets, NotInitialised
 if TYPE_CHECKING:
     from portal.errors import ErrorTable
     from portal.features import Feature
+    from portal.logs import HourlyCounts
 
 # The keys are private to this module.
 _CONFIG = "portal.config"
@@ -27,6 +28,7 @@ _ENGINE = "portal.engine"
 _SESSIONMAKER = "portal.sessionmaker"
 _FEATURES = "portal.features"
 _ERROR_TABLES = "portal.error_tables"
+_HOURLY_COUNTS = "portal.hourly_counts"
 
 
 def _app(app: Flask | None) -> Flask:
@@ -107,4 +109,15 @@ def set_error_tables(app: Flask, value: tuple[ErrorTable, ...]) -> None:
 def error_tables(app: Flask | None = None) -> tuple[ErrorTable, ...]:
     """The domain error tables of the application (none outside one made by create_app)."""
     value: tuple[ErrorTable, ...] = _app(app).extensions.get(_ERROR_TABLES, ())
+    return value
+
+
+def set_hourly_counts(app: Flask, value: HourlyCounts) -> None:
+    """Attach the hourly counts of events on the reporter's pages (logged without their times)."""
+    app.extensions[_HOURLY_COUNTS] = value
+
+
+def hourly_counts(app: Flask | None = None) -> HourlyCounts:
+    """The application's hourly counts of events on the reporter's pages."""
+    value: HourlyCounts = _get(app, _HOURLY_COUNTS)
     return value

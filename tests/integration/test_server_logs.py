@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import io
+import logging
+import re
 import socket
 import subprocess
 import sys
@@ -11,9 +15,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import time_machine
+from flask.logging import default_handler
+from flask.testing import FlaskClient
 
+from application import create_app
+from portal import logs, state
 from portal.config import InstanceSecrets
 from portal.constants import ROOT
+from tests.conftest import config_for_tests
 
 BIN = Path(sys.executable).parent
 
@@ -38,6 +48,13 @@ def _traffic(port: int) -> None:
     for path in ("/", "/no-such-page", "/staff/login", "/report/safety", "/report/check"):
         with contextlib.suppress(urllib.error.HTTPError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).read()
+    # Reporter pages answering other than 200: the development server colours these status
+    # lines (a redirect, a refused form, a missing page), and they must be dropped all the same.
+    for path, data in (("/report/case", None), ("/report", b"facts=x"),
+                       ("/report/check", b"receipt=x"), ("/report/no-such-page", None)):
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", data=data,
+                                   timeout=10).read()
     # A malformed request line makes gunicorn log "Invalid request from ip=…".
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(b"BR0KEN\x01 / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -84,3 +101,54 @@ def test_no_client_address_in_server_logs(instance_env: dict[str, str], tmp_path
     assert "/report" not in text, text  # reporter pages leave no line (its time would date it)
     if server == "gunicorn":
         assert "Invalid request" in text, text
+
+
+# --- database failures on the reporter's pages ------------------------------------------------
+
+# A time of day finer than the hour: minutes, seconds or milliseconds other than zero.
+_FINE_TIME = re.compile(r"\d{2}:(?!00:00(?:[,.]000)?\b)\d{2}:\d{2}(?:[,.]\d+)?")
+
+
+def _token(client: FlaskClient) -> str:
+    page = client.get("/report/check").get_data(as_text=True)
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+@pytest.mark.parametrize("formatter", [logging.Formatter(logs.FORMAT), default_handler.formatter],
+                         ids=["portal-format", "flask-format"])
+def test_database_failure_on_reporter_pages_logs_no_time_finer_than_the_hour(
+        tmp_path: Path, formatter: logging.Formatter | None,
+        request: pytest.FixtureRequest) -> None:
+    clock: time_machine.Traveller = request.getfixturevalue("_pinned_clock")
+    # Every connection fails: the filing, the form and the receipt check meet the failure.
+    app = create_app(config_for_tests(tmp_path, f"sqlite:////nonexistent-{tmp_path.name}/p.db"))
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    app.logger.addHandler(handler)
+    client = app.test_client()
+    token = _token(client)
+    answers = [client.get("/report").status_code,
+               client.post("/report", data={"csrf_token": token, "facts": "x" * 30}).status_code,
+               client.post("/report/check", data={"csrf_token": token,
+                                                  "receipt": "1234 5678 9012 3456 7890"}
+                           ).status_code]
+    assert answers == [503, 503, 503]
+    assert out.getvalue() == ""  # nothing at the moment of the failures…
+    # …only, once the hour is over, one line of counts dated to the hour.
+    clock.shift(dt.timedelta(hours=1))
+    state.hourly_counts(app).flush()
+    text = out.getvalue()
+    assert "database unavailable 3 times on the reporter's pages" in text, text
+    assert "intake." not in text, text
+    assert "/report" not in text, text
+    assert not _FINE_TIME.search(text), text
+    # A staff page's failure is still logged at once, with its endpoint.
+    out.truncate(0)
+    status = client.post("/staff/login", data={"csrf_token": token, "username": "a",
+                                               "passphrase": "b", "totp": "123456"}).status_code
+    assert status == 503
+    assert "database unavailable (OperationalError) on " in out.getvalue()
+    state.engine(app).dispose()

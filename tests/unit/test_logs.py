@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
+import time_machine
 
-from portal.logs import RedactAddresses, redact
+from portal.logs import HourlyCounts, RedactAddresses, redact
 
 
 @pytest.mark.parametrize(
@@ -46,3 +48,78 @@ def test_reporter_request_lines_are_dropped() -> None:
     kept = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
                              '"GET /notices/12 HTTP/1.1" 200', None, None)
     assert RedactAddresses().filter(kept)
+
+
+def _werkzeug_records(monkeypatch: pytest.MonkeyPatch, method: str, path: str,
+                      code: int) -> list[logging.LogRecord]:
+    """The records werkzeug's development server emits for one request, colours on."""
+    from werkzeug import serving
+
+    monkeypatch.setattr(serving, "_log_add_style", True)  # as on any POSIX terminal or file
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("werkzeug")
+    monkeypatch.setattr(logger, "filters", [])  # the raw record, before any portal filter
+    monkeypatch.setattr(logger, "handlers", [Collect()])
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    handler = serving.WSGIRequestHandler.__new__(serving.WSGIRequestHandler)
+    handler.client_address = ("192.0.2.7", 50000)
+    handler.command, handler.path, handler.request_version = method, path, "HTTP/1.1"
+    handler.requestline = f"{method} {path} HTTP/1.1"
+    handler.log_request(code, "-")
+    return records
+
+
+@pytest.mark.parametrize("code", [303, 400, 404, 429, 500])
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/report"), ("GET", "/report/check"), ("POST", "/report/check"),
+    ("GET", "/report/case"), ("GET", "//report/case/evidence/1"),
+])
+def test_coloured_reporter_request_lines_are_dropped(monkeypatch: pytest.MonkeyPatch,
+                                                    method: str, path: str, code: int) -> None:
+    (record,) = _werkzeug_records(monkeypatch, method, path, code)
+    assert "\x1b[" in record.getMessage()  # werkzeug did colour this status line
+    assert not RedactAddresses().filter(record)
+
+
+@pytest.mark.parametrize("code", [200, 303, 404, 429])
+def test_coloured_other_request_lines_are_kept(monkeypatch: pytest.MonkeyPatch,
+                                               code: int) -> None:
+    (record,) = _werkzeug_records(monkeypatch, "GET", "/notices/12", code)
+    assert RedactAddresses().filter(record)
+    assert "192.0.2.7" not in record.getMessage()
+    assert "/notices/12" in record.getMessage()
+
+
+def test_hourly_counts_wait_for_the_end_of_the_hour(request: pytest.FixtureRequest) -> None:
+    clock: time_machine.Traveller = request.getfixturevalue("_pinned_clock")
+    clock.move_to(dt.datetime(2026, 11, 4, 9, 41, 17, 250000, tzinfo=dt.UTC))
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tests.hourly")
+    logger.addHandler(Collect())
+    logger.setLevel(logging.INFO)
+    counts = HourlyCounts(logger, "%d × %s in the hour from %s")
+    counts.add("OperationalError")
+    counts.add("OperationalError")
+    timer = counts._timer
+    assert timer is not None
+    assert timer.interval > (60 - 41) * 60 - 17  # fires after the hour, not now
+    counts.flush()
+    assert records == []  # the hour is not over
+    clock.shift(dt.timedelta(hours=1))
+    counts.flush()
+    (record,) = records
+    assert record.getMessage().startswith("2 × OperationalError in the hour from ")
+    assert record.created % 3600 == 0
+    assert record.msecs == 0
+    assert counts._timer is None  # nothing left to count
+    timer.cancel()
