@@ -14,6 +14,7 @@ import io
 import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
@@ -145,7 +146,9 @@ def _exif_codes(payload: bytes) -> list[str]:
 
 
 _JPEG_SOS, _JPEG_EOI, _JPEG_APP0, _JPEG_APP1 = 0xDA, 0xD9, 0xE0, 0xE1
-_JPEG_KEEP_APP = {0xE2: b"ICC_PROFILE\x00", 0xEE: b"Adobe"}  # colour information
+_JPEG_APP2, _JPEG_APP14 = 0xE2, 0xEE
+# APP14 "Adobe": version, flags0, flags1, colour transform (needed for CMYK/YCCK colours).
+_ADOBE_LENGTH = 12
 # The first marker after entropy-coded data: 0xFF not followed by stuffing, RST or fill.
 _JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
@@ -190,8 +193,14 @@ def _jpeg_segment(marker: int, payload: bytes) -> tuple[bytes | None, list[str]]
         if payload[12] or payload[13]:  # JFIF's own uncompressed thumbnail
             return payload[:12] + b"\x00\x00", ["thumbnail"]
         return payload[:14], []
-    if marker in _JPEG_KEEP_APP and payload.startswith(_JPEG_KEEP_APP[marker]):
-        return payload, []
+    if marker == _JPEG_APP2 and payload.startswith(b"ICC_PROFILE\x00"):
+        return payload, []  # the colour profile (its wrapper names nothing)
+    if marker == _JPEG_APP14 and payload.startswith(b"Adobe"):
+        if len(payload) < _ADOBE_LENGTH:
+            return None, ["app-data"]
+        # Only its standard fields: anything appended to them is a place to hide data.
+        extra = ["app-data"] if len(payload) > _ADOBE_LENGTH else []
+        return payload[:_ADOBE_LENGTH], extra
     if marker == _JPEG_APP1 and payload.startswith(b"Exif\x00"):
         return None, _exif_codes(payload)
     if marker == _JPEG_APP1 and payload.startswith(b"http://ns.adobe.com/"):
@@ -212,6 +221,22 @@ _PNG_KEEP = frozenset(  # what rendering needs, APNG animation included
 )
 
 
+# The name every iCCP chunk gets (Pillow's own): the original is free text, such as a
+# calibrated display's owner. PNG needs a name of 1-79 Latin-1 bytes.
+_ICC_NAME = b"ICC Profile"
+
+
+def _png_iccp(payload: bytes) -> tuple[list[bytes], list[str]]:
+    """The iCCP chunk to keep under the neutral name (its profile is needed for the colours),
+    and what was removed; a chunk without a valid name or compression method is dropped."""
+    name, nul, rest = payload.partition(b"\x00")
+    if not nul or not 1 <= len(name) <= 79 or rest[:1] != b"\x00" or len(rest) < 2:
+        return [], ["app-data"]
+    body = b"iCCP" + _ICC_NAME + b"\x00" + rest
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    return [chunk], ([] if name == _ICC_NAME else ["icc-name"])
+
+
 def _strip_png(data: bytes) -> tuple[bytes, list[str]]:
     """Copy the chunks needed for rendering; drop text, EXIF, time and private chunks."""
     if not data.startswith(_PNG_SIGNATURE):
@@ -225,7 +250,11 @@ def _strip_png(data: bytes) -> tuple[bytes, list[str]]:
         if end > len(data):
             raise EvidenceRejected("corrupt")
         payload = data[pos + 8 : end - 4]
-        if chunk_type in _PNG_KEEP:
+        if chunk_type == b"iCCP":
+            chunk, codes = _png_iccp(payload)
+            out.extend(chunk)
+            removed.extend(codes)
+        elif chunk_type in _PNG_KEEP:
             out.append(data[pos:end])
         elif chunk_type == b"eXIf":
             removed.extend(_exif_codes(payload))

@@ -72,6 +72,7 @@ REMOVED_LABELS = {
     "annotation-author": _l("authors of annotations"),
     "app-data": _l("application data"),
     "trailer": _l("data hidden after the end of the file"),
+    "icc-name": _l("the colour profile's name"),
     "pdf-private": _l("private application data"),
 }
 

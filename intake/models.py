@@ -32,15 +32,12 @@ class ReporterSession(Base):
 class FormSubmission(Base):
     """A used one-time form token: a double submit finds it and files nothing.
 
-    The receipt is kept boxed under a key derived from the token (which only the reporter's
-    page holds), so an accidental second submit (a lost response, a double click) can show the
-    same receipt once more; the box is emptied after that or within the hour, and rows are
-    swept after a day.
+    Only the token's hash and the hour are kept, never the receipt: a resend (Back → Resubmit
+    on a shared computer) must not show the next user someone else's receipt. Rows are swept
+    after a day.
     """
 
     __tablename__ = "form_submission"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # Emptied once shown again, and after an hour: the receipt is never shown a third time.
-    receipt_box: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_hour: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

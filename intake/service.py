@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,8 +43,6 @@ from publicity import service as publicity
 from publicity.models import NoticePerson
 
 SWEEP_AFTER = dt.timedelta(days=1)
-# A repeated submit of the same form shows its receipt again only this soon (hour precision).
-RESHOW_WITHIN = dt.timedelta(hours=1)
 OPEN_STATES = (CaseState.received, CaseState.accepted, CaseState.in_progress)
 
 
@@ -57,12 +55,11 @@ class RegistrationRefused(IntakeError):
 
 
 class AlreadyFiled(Exception):
-    """This form was already submitted: nothing new was filed. Carries the first receipt when
-    it may still be shown (once, within the hour), else None."""
+    """This form was already submitted: nothing new was filed (and its receipt, shown once
+    when it was filed, is not kept to be shown again)."""
 
-    def __init__(self, receipt: str | None) -> None:
+    def __init__(self) -> None:
         super().__init__("already filed")
-        self.receipt = receipt
 
 
 @dataclass(frozen=True)
@@ -199,26 +196,15 @@ def _effective_category(db: Session,
 # --- filing --------------------------------------------------------------------------------
 
 
-def _form_key(token: str) -> bytes:
-    return crypto.mac(token.encode(), "portal/form-token")
-
-
 def _token_hash(token: str) -> str:
     return crypto.hash_token("form:" + token)
 
 
 def _already_filed(db: Session, token: str) -> AlreadyFiled | None:
-    """If this form token was used: the outcome to show (its receipt at most once more)."""
-    row = db.get(FormSubmission, _token_hash(token))
-    if row is None:
+    """If this form token was used: the error to raise (it carries no receipt)."""
+    if db.get(FormSubmission, _token_hash(token)) is None:
         return None
-    if row.receipt_box is None or row.created_hour < this_hour() - RESHOW_WITHIN:
-        return AlreadyFiled(None)
-    receipt = crypto.decrypt(_form_key(token), row.receipt_box, {"what": "form-receipt"})
-    with transaction(db):
-        db.execute(update(FormSubmission).where(FormSubmission.token_hash == row.token_hash)
-                   .values(receipt_box=None))
-    return AlreadyFiled(receipt.decode())
+    return AlreadyFiled()
 
 
 def _sweep(db: Session) -> None:
@@ -226,9 +212,6 @@ def _sweep(db: Session) -> None:
     hour = this_hour()
     db.execute(delete(ReporterSession).where(ReporterSession.created_hour < hour - SWEEP_AFTER))
     db.execute(delete(FormSubmission).where(FormSubmission.created_hour < hour - SWEEP_AFTER))
-    db.execute(update(FormSubmission).where(FormSubmission.created_hour < hour - RESHOW_WITHIN,
-                                            FormSubmission.receipt_box.is_not(None))
-               .values(receipt_box=None))
 
 
 def _next_case_no(db: Session, year: int) -> str:
@@ -351,10 +334,7 @@ def file_report(db: Session, report: ReportInput, files: list[Evidence], form_to
         raise IntakeError("queue-closed")
     db.rollback()  # end the read transaction: no snapshot is held while the CPU works
     prepared = _prepare(report, category, objection, files)
-    token_row = FormSubmission(
-        token_hash=_token_hash(form_token), created_hour=this_hour(),
-        receipt_box=crypto.encrypt(_form_key(form_token), prepared.receipt.encode(),
-                                   {"what": "form-receipt"}))
+    token_row = FormSubmission(token_hash=_token_hash(form_token), created_hour=this_hour())
     for attempt in (1, 2):
         try:
             with transaction(db):
@@ -362,7 +342,7 @@ def file_report(db: Session, report: ReportInput, files: list[Evidence], form_to
             return prepared.receipt
         except IntegrityError:
             db.rollback()
-            # A concurrent submit of the same form won the race: show its receipt.
+            # A concurrent submit of the same form won the race: "already filed".
             earlier = _already_filed(db, form_token)
             if earlier is not None:
                 raise earlier from None
@@ -371,8 +351,7 @@ def file_report(db: Session, report: ReportInput, files: list[Evidence], form_to
             if attempt == 2:
                 raise
             token_row = FormSubmission(token_hash=token_row.token_hash,
-                                       created_hour=token_row.created_hour,
-                                       receipt_box=token_row.receipt_box)
+                                       created_hour=token_row.created_hour)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -403,7 +382,7 @@ def register_report(db: Session, actor: audit.Actor, queue: Queue, report: Repor
             case_no = case.case_no
     except IntegrityError:
         db.rollback()
-        raise AlreadyFiled(None) from None  # the same form, submitted twice at once
+        raise AlreadyFiled() from None  # the same form, submitted twice at once
     except IntakeError as exc:  # the queue closed meanwhile
         raise RegistrationRefused(exc.code) from None
     return case_no, prepared.receipt or None

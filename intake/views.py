@@ -229,8 +229,8 @@ def _file(form: ReportForm, choices: service.ReportChoices) -> Response | tuple[
             return _filed(service.file_report(db.session(),
                                               _report_input(form, category, binding), files,
                                               form.form_token.data or ""), files)
-        except service.AlreadyFiled as done:
-            return _filed(done.receipt, [], again=True)
+        except service.AlreadyFiled:
+            return render_template("intake/already_filed.html"), 200
         except service.IntakeError as exc:
             message, code = describe(exc)
             if code != 400:
@@ -253,11 +253,9 @@ def _report_page(form: ReportForm, choices: service.ReportChoices,
     ), status
 
 
-def _filed(receipt: str | None, files: list[service.Evidence],
-           again: bool = False) -> tuple[str, int]:
-    return render_template("intake/filed.html",
-                           receipt=receipts.grouped(receipt) if receipt else None, files=files,
-                           again=again, removed_labels=messages.REMOVED_LABELS), 200
+def _filed(receipt: str, files: list[service.Evidence]) -> tuple[str, int]:
+    return render_template("intake/filed.html", receipt=receipts.grouped(receipt), files=files,
+                           removed_labels=messages.REMOVED_LABELS), 200
 
 
 @bp.route("/safety")

@@ -147,6 +147,94 @@ def test_png_loses_text_xmp_exif_time_but_keeps_pixels() -> None:
         assert not {"Author", "Title", "Comment", "XML:com.adobe.xmp", "exif"} & set(im.info)
 
 
+def _png_with_icc(name: bytes, profile: bytes) -> bytes:
+    """A PNG whose iCCP chunk carries `profile` under the profile name `name`."""
+    buf = io.BytesIO()
+    s.noise_image().save(buf, "PNG")
+    plain = buf.getvalue()
+    ihdr_end = 8 + 25
+    iccp = s.png_chunk(b"iCCP", name + b"\x00\x00" + zlib.compress(profile))
+    return plain[:ihdr_end] + iccp + plain[ihdr_end:]
+
+
+def _srgb_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def test_png_icc_profile_name_is_blanked_and_its_colours_kept() -> None:
+    # Finding 14 of #21: the iCCP profile name is free text ("Zhang San's display").
+    profile = _srgb_profile()
+    source = _png_with_icc(b"Zhang San calibrated display", profile)
+    with Image.open(io.BytesIO(source)) as im:
+        assert im.info["icc_profile"] == profile
+
+    result = _clean(source)
+
+    assert b"Zhang San" not in result.data
+    assert "icc-name" in result.removed
+    with Image.open(io.BytesIO(result.data)) as im:
+        assert im.info["icc_profile"] == profile  # the colours stay right
+    assert _pixels(result.data) == _pixels(source)
+
+
+def test_png_with_the_neutral_icc_name_passes_unchanged() -> None:
+    buf = io.BytesIO()
+    s.noise_image().save(buf, "PNG", icc_profile=_srgb_profile())  # Pillow names it neutrally
+    result = _clean(buf.getvalue())
+    assert result.data == buf.getvalue()
+    assert result.removed == ()
+
+
+@pytest.mark.parametrize("payload", [b"no-terminator-zhangsan" * 4, b"", b"\x00\x00abc"])
+def test_png_icc_chunk_without_a_valid_name_is_dropped(payload: bytes) -> None:
+    buf = io.BytesIO()
+    s.noise_image().save(buf, "PNG")
+    plain = buf.getvalue()
+    source = plain[:33] + s.png_chunk(b"iCCP", payload) + plain[33:]
+
+    result = _clean(source)
+
+    assert b"iCCP" not in result.data
+    assert b"zhangsan" not in result.data
+    assert result.removed == ("app-data",)
+    assert _pixels(result.data) == _pixels(plain)
+
+
+def _cmyk_jpeg() -> bytes:
+    buf = io.BytesIO()
+    s.noise_image().convert("CMYK").save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+def test_jpeg_adobe_segment_keeps_only_its_colour_fields() -> None:
+    # APP14 "Adobe": version, two flag words and the colour transform (needed for CMYK/YCCK);
+    # bytes appended to it were kept verbatim.
+    plain = _cmyk_jpeg()
+    at = plain.index(b"\xff\xee\x00\x0eAdobe")
+    standard = plain[at + 4 : at + 16]
+    assert standard.startswith(b"Adobe")
+    assert len(standard) == 12
+    padded = standard + b"hidden-zhangsan-notes"
+    source = (plain[:at] + b"\xff\xee" + struct.pack(">H", len(padded) + 2) + padded
+              + plain[at + 16 :])
+
+    result = _clean(source)
+
+    assert b"zhangsan" not in result.data
+    assert result.data == plain  # exactly the standard segment is kept
+    assert "app-data" in result.removed
+    assert _pixels(result.data) == _pixels(source)
+
+
+def test_cmyk_jpeg_with_a_standard_adobe_segment_passes_byte_for_byte() -> None:
+    plain = _cmyk_jpeg()
+    result = _clean(plain)
+    assert result.data == plain
+    assert result.removed == ()
+
+
 @pytest.mark.parametrize(
     "idat", [b"definitely not zlib", zlib.compress(b"\x00" * 10)], ids=["garbage", "short"]
 )
