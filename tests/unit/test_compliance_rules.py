@@ -9,13 +9,10 @@ rules' messages go through flask_babel, so each test runs in a request context o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import replace
 from fractions import Fraction
 
 import pytest
-from flask import Flask
-from flask_babel import Babel
 
 from publicity.compliance import rules
 from publicity.compliance.rules import (
@@ -44,12 +41,7 @@ HISTORY = History(term_name=TERM, leadership_posts=1000)
 DEFAULTS = Thresholds()
 
 
-@pytest.fixture(autouse=True)
-def gettext_context() -> Iterator[None]:
-    app = Flask(__name__)
-    Babel(app)
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("gettext_context")
 
 
 def nominee(cadre_id: str = "C-1", **changes: object) -> NomineeInput:

@@ -8,12 +8,9 @@ no translations, so messages are the English msgids.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask_babel import Babel
 
 from publicity.compliance.schemas import parse_record
 from publicity.compliance.validation import (
@@ -34,12 +31,7 @@ TERMS = [TermSpan("第十五届", D("2021-09-20"), D("2026-09-19")),
 Problems = list[tuple[int | None, str]]
 
 
-@pytest.fixture(autouse=True)
-def gettext_context() -> Iterator[None]:
-    app = Flask(__name__)
-    Babel(app)
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("gettext_context")
 
 
 def nominee(cadre_id: object = "HR-0001", **changes: Any) -> dict[str, Any]:

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask_babel import Babel
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -92,12 +89,7 @@ def parsed_person(**changes: Any) -> PersonInput:
     return result
 
 
-@pytest.fixture(autouse=True)
-def gettext_context() -> Iterator[None]:
-    app = Flask(__name__)
-    Babel(app)
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("gettext_context")
 
 
 # --- a valid notice ------------------------------------------------------------------------------

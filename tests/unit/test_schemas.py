@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask_babel import Babel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
@@ -31,12 +28,7 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 TERMS = [TermSpan("第十五届", dt.date(2021, 9, 20), dt.date(2026, 9, 19))]
 
 
-@pytest.fixture(autouse=True)
-def gettext_context() -> Iterator[None]:
-    app = Flask(__name__)
-    Babel(app)
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("gettext_context")
 
 
 def _known(message: str) -> bool:
