@@ -327,3 +327,36 @@ def test_next_with_control_characters_is_ignored(client: FlaskClient, make_staff
         "next": "/staff/\r\nSet-Cookie: x=1", "csrf_token": csrf_token(client, "/staff/login")})
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/staff/")
+
+
+def test_an_attackers_failures_slow_the_account_down_but_never_lock_its_holder_out(
+        make_app, request: pytest.FixtureRequest) -> None:
+    """(#21, item 14) Thirty failures used to lock the account for 15 minutes; now each failure
+    past a few free ones makes the next attempt wait longer, up to a bound, and once the wait
+    is over the right passphrase and code work at once."""
+    clock: time_machine.Traveller = request.getfixturevalue("_pinned_clock")
+    app = make_app(login_failure_limit="1000 per 15 minutes")
+    with app.app_context():
+        _user, secret = accounts.create_account_with_passphrase(
+            db.session(), "nina", ["supervisor"], "copper meadow violin harbour")
+    nina = StaffMember("nina", ("supervisor",), secret, "copper meadow violin harbour")
+    attacker = AuthActions(app.test_client())
+    wrong = StaffMember("nina", ("supervisor",), secret, "wrong horse battery staple")
+    statuses = []
+    for _ in range(40):  # as fast as the attacker can, a second apart
+        statuses.append(attacker.login(wrong, code="123456").status_code)
+        clock.shift(1)
+    assert statuses[:5] == [401] * 5  # a few free failures (a holder's typing errors)
+    assert 429 in statuses and statuses.count(401) < 15
+    # During the wait even the right passphrase and code are refused, with a clear message.
+    holder = app.test_client()
+    refused = AuthActions(holder).login(nina)
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 0 < wait <= 300  # never the old 15 minutes
+    assert "秒" in refused.get_data(as_text=True) or "second" in refused.get_data(as_text=True)
+    # Once the wait is over the holder gets in, on the first try.
+    clock.shift(wait)
+    assert AuthActions(holder).login(nina).status_code == 303
+    # …and the holder's success clears the account's count.
+    assert attacker.login(wrong, code="123456").status_code == 401
