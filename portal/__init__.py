@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter, Map
 from portal import access, cli, db, errors, http_cache, i18n, logs, ratelimit, security, state
 from portal.access import public
 from portal.admin import bp as admin_bp
+from portal.admin import roles_bp
 from portal.auth_views import ACCOUNT_ERRORS
 from portal.auth_views import bp as auth_bp
 from portal.config import Config, InstanceSecrets, NotInitialised
@@ -29,7 +30,7 @@ from portal.health import bp as health_bp
 __all__ = ["Feature", "create_app"]
 
 # The shell's own pages; the features' come after them, in the order given.
-SHELL_BLUEPRINTS = (auth_bp, admin_bp, health_bp)
+SHELL_BLUEPRINTS = (auth_bp, admin_bp, roles_bp, health_bp)
 
 
 class MemoryRequest(Request):

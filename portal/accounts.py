@@ -9,6 +9,7 @@ boxed under Ks. Neither half alone unlocks anything.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import time
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from typing import Any, cast
 import pyotp
 from flask import current_app
 from sqlalchemy import CursorResult, Result, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
@@ -25,7 +27,17 @@ from portal import audit, crypto, events, state
 from portal.config import Config
 from portal.db import transaction, utcnow
 from portal.errors import DomainError
-from portal.models import AccountStatus, Role, StaffRole, StaffSession, StaffUser
+from portal.models import (
+    AccountStatus,
+    LoginThrottle,
+    Role,
+    RoleRequest,
+    RoleRequestKind,
+    RoleRequestState,
+    StaffRole,
+    StaffSession,
+    StaffUser,
+)
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 MIN_PASSPHRASE_LENGTH = 12
@@ -68,6 +80,16 @@ class ActivationFailed(AccountError):
 
 class NotFound(AccountError):
     """No such account."""
+
+
+class LoginThrottled(AccountError):
+    """Too many failed logins for this username: the next attempt must wait (#21.14)."""
+
+    code = "slow-down"
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__("slow-down")
+        self.wait_seconds = wait_seconds
 
 
 @dataclass(frozen=True)
@@ -133,7 +155,16 @@ def check_roles(roles: Iterable[str]) -> list[str]:
     unknown = [r for r in chosen if r not in valid]
     if unknown:
         raise InvalidRole("unknown-role", ", ".join(unknown))
+    check_admin_alone(chosen)
     return chosen
+
+
+def check_admin_alone(roles: Iterable[str]) -> None:
+    """An administrator account holds no other role (#21.3): whoever manages accounts must not
+    also be able to use what the accounts give."""
+    held = set(roles)
+    if Role.admin.value in held and len(held) > 1:
+        raise InvalidRole("admin-alone")
 
 
 def check_passphrase_strength(passphrase: str, username: str = "") -> None:
@@ -208,27 +239,100 @@ def create_account_with_passphrase(
         _install_credentials(user, passphrase, totp_secret)
         db.add(user)
         db.flush()
+        # The command line is run by the holder on the server (PRODUCT.md): no second person,
+        # but supervisors still see the roles it gave in the log of role changes.
+        for role in chosen:
+            log_role_change(db, user, RoleRequestKind.grant, role, actor,
+                            state=RoleRequestState.done)
         audit.record(db, actor, "account.created", name, roles=chosen, via="cli", demo=demo)
     return user, totp_secret
+
+
+def log_role_change(db: Session, user: StaffUser, kind: RoleRequestKind, role: str,
+                    actor: audit.Actor, *, state: RoleRequestState,
+                    second_half: str | None = None) -> RoleRequest:
+    """Add one row to the role requests (the log supervisors read), in the caller's
+    transaction. A row that is not pending is decided at once by whoever asked."""
+    now = utcnow()
+    row = RoleRequest(user_id=user.id, kind=kind, role=role, state=state,
+                      requested_by_id=actor.id, requested_by=actor.label, requested_at=now,
+                      decided_by="", decided_at=None)
+    if state != RoleRequestState.pending:
+        row.decided_by_id, row.decided_by, row.decided_at = actor.id, actor.label, now
+    if second_half is not None:
+        row.second_half_box = crypto.encrypt(_half_key(), second_half.encode(),
+                                             _half_place(user))
+    db.add(row)
+    db.flush()
+    return row
+
+
+def _half_key() -> bytes:
+    # The second half waits in the database for its confirming person: boxed under a key that
+    # lives only in the instance folder, so a copy of the database alone does not hold it.
+    return crypto.mac(state.secrets().secret_key, "portal/activation-second-half")
+
+
+def _half_place(user: StaffUser) -> dict[str, str]:
+    return {"what": "activation-second-half", "u": user.username,
+            "g": str(user.key_generation)}
+
+
+def open_second_half(row: RoleRequest) -> str:
+    """The second half of an activation code held by a pending activation row."""
+    if row.second_half_box is None:
+        raise ActivationFailed("bad-code")
+    return crypto.decrypt(_half_key(), row.second_half_box, _half_place(row.user)).decode()
+
+
+def _withdraw_pending(db: Session, user: StaffUser, actor: audit.Actor,
+                      kind: RoleRequestKind | None = None) -> None:
+    """Withdraw an account's pending requests (of one kind, or all); erase held halves."""
+    query = select(RoleRequest).where(RoleRequest.user_id == user.id,
+                                      RoleRequest.state == RoleRequestState.pending)
+    if kind is not None:
+        query = query.where(RoleRequest.kind == kind)
+    for row in db.scalars(query):
+        row.state = RoleRequestState.withdrawn
+        row.decided_by_id, row.decided_by, row.decided_at = actor.id, actor.label, utcnow()
+        row.second_half_box = None
+
+
+def _split_code() -> tuple[str, str]:
+    """An activation code in two halves (#21.3): the administrator who creates or resets the
+    account sees the first, a second person (another administrator or the head concerned) the
+    second; the holder types both. Each half alone has 72 random bits."""
+    return crypto.random_token(9), crypto.random_token(9)
+
+
+def join_code(first: str, second: str) -> str:
+    """The whole activation code from its two typed halves."""
+    return (first or "").strip() + (second or "").strip()
 
 
 def create_pending_account(
     db: Session, username: str, roles: Iterable[str], actor: audit.Actor
 ) -> tuple[StaffUser, str]:
-    """Admin creates an account with roles only; return it and its one-time activation code."""
+    """Admin creates an account: each role is asked for (a second person confirms it), and the
+    first half of the activation code is returned; the second half waits for a second person.
+    """
     name = check_username(username)
     chosen = check_roles(roles)
-    code = crypto.random_token(12)
+    first, second = _split_code()
     with transaction(db):
         if db.scalar(select(StaffUser.id).where(StaffUser.username == name)) is not None:
             raise InvalidUsername("username-taken")
         user = StaffUser(username=name, status=AccountStatus.pending, key_generation=0)
-        user.roles = [StaffRole(role=r) for r in chosen]
-        _set_activation(user, code)
+        _set_activation(user, join_code(first, second))
         db.add(user)
         db.flush()
-        audit.record(db, actor, "account.created", name, roles=chosen, via="admin")
-    return user, code
+        for role in chosen:
+            log_role_change(db, user, RoleRequestKind.grant, role, actor,
+                            state=RoleRequestState.pending)
+        log_role_change(db, user, RoleRequestKind.activation, "", actor,
+                        state=RoleRequestState.pending, second_half=second)
+        audit.record(db, actor, "account.created", name, roles_asked=chosen, via="admin")
+    return user, first
 
 
 def _set_activation(user: StaffUser, code: str) -> None:
@@ -315,19 +419,66 @@ def _matching_step(secret: str, code: str, now: float | None = None) -> int | No
 
 
 def _record_failure(db: Session, username: str, reason: str, user: StaffUser | None) -> None:
-    with transaction(db):
-        audit.record(
-            db,
-            audit.Actor(user.username, user.id) if user else audit.Actor("unknown"),
-            "login.failed",
-            user.username if user else "",
-            reason=reason,
-        )
+    for attempt in (1, 2):
+        try:
+            with transaction(db):
+                audit.record(
+                    db,
+                    audit.Actor(user.username, user.id) if user else audit.Actor("unknown"),
+                    "login.failed",
+                    user.username if user else "",
+                    reason=reason,
+                )
+                _count_failure(db, username)
+            return
+        except IntegrityError:
+            if attempt == 2:  # two workers created the same throttle row at once: count again
+                raise
+
+
+# Failed logins are forgotten a day after the last one (a holder's typing errors of last week
+# do not slow them down today).
+THROTTLE_MEMORY = dt.timedelta(days=1)
+
+
+def _throttle_key(username: str) -> str:
+    return crypto.mac(state.secrets().pubkey_mac_key, "portal/login-throttle", username).hex()
+
+
+def _count_failure(db: Session, username: str) -> None:
+    """One more failed login for this typed username; past the free ones, the next attempt
+    must wait 2, 4, 8 … seconds, up to the configured bound (#21.14). No lock-out."""
+    cfg, now = _config(), utcnow()
+    db.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - THROTTLE_MEMORY))
+    key = _throttle_key(username)
+    row = db.get(LoginThrottle, key, with_for_update=True)
+    if row is None:
+        row = LoginThrottle(key=key, failures=0, last_failure_at=now)
+        db.add(row)
+    row.failures += 1
+    row.last_failure_at = now
+    over = row.failures - cfg.login_account_free_failures
+    if over >= 0:
+        wait = min(cfg.login_account_max_delay_seconds, 2 ** min(over + 1, 30))
+        row.not_before = now + dt.timedelta(seconds=wait)
+
+
+def login_wait(db: Session, username: str) -> int:
+    """Seconds this username must still wait before its next login attempt (0: none)."""
+    row = db.get(LoginThrottle, _throttle_key(username.strip().lower()[:64]))
+    if row is None or row.not_before is None:
+        return 0
+    left = (row.not_before - utcnow()).total_seconds()
+    return math.ceil(left) if left > 0 else 0
 
 
 def login(db: Session, username: str, passphrase: str, totp_code: str) -> str:
     """Check passphrase and TOTP, open a session; return the cookie value (id and Ks)."""
     name = username.strip().lower()[:64]
+    wait = login_wait(db, name)
+    if wait:
+        # Not even checked: a right guess during the wait would tell the guesser it is right.
+        raise LoginThrottled(wait)
     user = db.scalar(select(StaffUser).where(StaffUser.username == name))
     cost = _staff_cost()
     if user is None or not user.is_active or user.kdf_salt is None:
@@ -379,6 +530,7 @@ def _open_session(
     ))
     if moved != 1:
         raise LoginFailed("totp-replay")
+    db.execute(delete(LoginThrottle).where(LoginThrottle.key == _throttle_key(user.username)))
     now = utcnow()
     db.add(
         StaffSession(
@@ -460,11 +612,13 @@ def reset_account(db: Session, user_id: int, actor: audit.Actor) -> tuple[StaffU
     The old private key is destroyed; on re-activation a new key pair is issued, so any queue
     access must be granted again by a head after a fingerprint check.
     """
-    code = crypto.random_token(12)
+    first, second = _split_code()
     with transaction(db):
         user = _get_user(db, user_id)
         if user.status == AccountStatus.deactivated:
             raise AccountError("deactivated")
+        if user.id == actor.id:
+            raise AccountError("self")
         ended = _end_sessions(db, user.id)
         _access_lost(db, user, user.role_names, actor)
         user.status = AccountStatus.pending
@@ -472,10 +626,13 @@ def reset_account(db: Session, user_id: int, actor: audit.Actor) -> tuple[StaffU
         user.verifier = user.public_key = user.public_key_mac = None
         user.private_key_box = user.totp_box = user.kdf_salt = None
         user.last_totp_step = 0
-        _set_activation(user, code)
+        _set_activation(user, join_code(first, second))
+        _withdraw_pending(db, user, actor, RoleRequestKind.activation)
+        log_role_change(db, user, RoleRequestKind.activation, "", actor,
+                        state=RoleRequestState.pending, second_half=second)
         audit.record(db, actor, "account.reset", user.username, sessions_ended=ended,
                      key_generation=user.key_generation, queue_access="must-be-regranted")
-    return user, code
+    return user, first
 
 
 def deactivate(db: Session, user_id: int, actor: audit.Actor) -> StaffUser:
@@ -488,26 +645,52 @@ def deactivate(db: Session, user_id: int, actor: audit.Actor) -> StaffUser:
         _access_lost(db, user, user.role_names, actor)
         user.status = AccountStatus.deactivated
         user.activation_hash = None
+        _withdraw_pending(db, user, actor)
         audit.record(db, actor, "account.deactivated", user.username, sessions_ended=ended)
     return user
 
 
-def set_roles(db: Session, user_id: int, roles: Iterable[str], actor: audit.Actor) -> StaffUser:
-    """Replace an account's roles; its sessions end so the change applies at once."""
+def set_roles(db: Session, user_id: int, roles: Iterable[str],
+              actor: audit.Actor) -> tuple[list[str], list[str]]:
+    """An administrator asks for an account's roles to become `roles` (#21.3).
+
+    Roles it loses are revoked at once (losing power needs nobody's confirmation; its sessions
+    end). Roles it gains are asked for: each is a pending request until a second person
+    confirms it, and gives nothing before. Returns (roles asked for, roles revoked).
+    """
     chosen = check_roles(roles)
     with transaction(db):
         user = _get_user(db, user_id)
-        if user.id == actor.id and Role.admin.value not in chosen:
+        if user.id == actor.id:
             raise AccountError("self")
-        before = sorted(user.role_names)
-        lost = user.role_names - set(chosen)
-        user.roles = [StaffRole(role=r) for r in chosen]
-        db.flush()
-        _access_lost(db, user, lost, actor)  # after the change: hooks see the roles kept
-        ended = _end_sessions(db, user.id)
-        audit.record(db, actor, "account.roles", user.username, before=before, after=chosen,
-                     sessions_ended=ended)
-    return user
+        if user.status == AccountStatus.deactivated:
+            raise AccountError("deactivated")
+        held = set(user.role_names)
+        pending = {r.role: r for r in db.scalars(select(RoleRequest).where(
+            RoleRequest.user_id == user.id, RoleRequest.kind == RoleRequestKind.grant,
+            RoleRequest.state == RoleRequestState.pending))}
+        lost = sorted(held - set(chosen))
+        asked = sorted(set(chosen) - held - set(pending))
+        for role, row in pending.items():
+            if role not in chosen:
+                row.state = RoleRequestState.withdrawn
+                row.decided_by_id, row.decided_by, row.decided_at = actor.id, actor.label, utcnow()
+        if lost:
+            user.roles = [r for r in user.roles if r.role not in lost]
+            db.flush()
+            _access_lost(db, user, lost, actor)  # after the change: hooks see the roles kept
+            ended = _end_sessions(db, user.id)
+            for role in lost:
+                log_role_change(db, user, RoleRequestKind.revoke, role, actor,
+                                state=RoleRequestState.done)
+            audit.record(db, actor, "account.roles.revoked", user.username, roles=lost,
+                         sessions_ended=ended)
+        for role in asked:
+            log_role_change(db, user, RoleRequestKind.grant, role, actor,
+                            state=RoleRequestState.pending)
+        if asked:
+            audit.record(db, actor, "account.roles.asked", user.username, roles=asked)
+    return asked, lost
 
 
 def demo_totp_code(db: Session, username: str) -> str:

@@ -1,4 +1,5 @@
-"""Administration: staff accounts and roles, and the working-day calendar."""
+"""Administration: staff accounts and roles, and the working-day calendar; the second person's
+page that confirms role grants and activations, and the supervisors' log of role changes."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portal import accounts, clock, db, workdays
+from portal import accounts, clock, db, role_grants, workdays
 from portal.access import require_staff, roles_required
-from portal.errors import message_of
+from portal.errors import describe, message_of
 from portal.forms import (
     CalendarOverrideForm,
+    ROLE_LABELS,
     ConfirmForm,
     CreateAccountForm,
     EmailForm,
@@ -20,6 +22,7 @@ from portal.forms import (
 from portal.models import CalendarOverride, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
+roles_bp = Blueprint("roles", __name__, url_prefix="/staff/roles")
 
 
 def _accounts_page(form: CreateAccountForm | None = None, status: int = 200,
@@ -34,6 +37,7 @@ def _accounts_page(form: CreateAccountForm | None = None, status: int = 200,
         email_user=email[0] if email else None,
         email_form=email[1] if email else EmailForm(formdata=None),
         issued=issued,
+        asked=role_grants.asked_by(db.session(), require_staff()),
         next_year_missing=workdays.missing_next_year(
             workdays.load_calendar(db.session()), clock.today()
         ),
@@ -104,13 +108,24 @@ def set_roles(user_id: int) -> Response | tuple[str, int]:
         flash(_("Choose at least one role."), "error")
         return redirect(url_for("admin.accounts"), code=303)
     try:
-        user = accounts.set_roles(db.session(), user_id, form.roles.data or [],
-                                  require_staff().actor)
+        asked, revoked = accounts.set_roles(db.session(), user_id, form.roles.data or [],
+                                            require_staff().actor)
     except accounts.AccountError as exc:
         flash(message_of(exc), "error")
     else:
-        flash(_("Roles of %(name)s changed.", name=user.username), "ok")
+        if revoked:
+            flash(_("Revoked at once: %(roles)s.", roles=_labels(revoked)), "ok")
+        if asked:
+            flash(_("Asked for: %(roles)s. Each role is given only when a second person "
+                    "confirms it: another administrator, or the head of the department "
+                    "concerned.", roles=_labels(asked)), "warning")
+        if not asked and not revoked:
+            flash(_("Nothing changed."), "ok")
     return redirect(url_for("admin.accounts"), code=303)
+
+
+def _labels(roles: list[str]) -> str:
+    return "、".join(str(ROLE_LABELS.get(Role(r), r)) for r in roles)
 
 
 @bp.route("/accounts/<id:user_id>/email", methods=["POST"])
@@ -156,3 +171,65 @@ def calendar() -> Response | tuple[str, int]:
         "portal/admin_calendar.html", form=form, years=years, overrides=overrides,
         next_year_missing=workdays.missing_next_year(cal, today),
     ), 400 if form.errors else 200
+
+
+# --- the second person: confirm or refuse (#21.3) ---------------------------------------------
+
+
+def _requests_page(issued: tuple[str, str] | None = None, error: str | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    session, staff = db.session(), require_staff()
+    return render_template(
+        "portal/role_requests.html", waiting=role_grants.waiting_for(session, staff),
+        asked=role_grants.asked_by(session, staff), confirm=ConfirmForm(formdata=None),
+        issued=issued, error=error,
+    ), status
+
+
+@roles_bp.route("/", endpoint="pending")
+@roles_required(*role_grants.DECIDERS)
+def pending() -> tuple[str, int]:
+    """The role grants and activations waiting for this person's decision."""
+    return _requests_page()
+
+
+@roles_bp.route("/<id:request_id>/confirm", methods=["POST"])
+@roles_required(*role_grants.DECIDERS)
+def confirm(request_id: int) -> tuple[str, int]:
+    """Confirm a grant (the role is given) or an activation (its second half is shown once)."""
+    if not ConfirmForm().validate_on_submit():
+        return _requests_page(status=400)
+    try:
+        done = role_grants.confirm(db.session(), request_id, require_staff())
+    except accounts.AccountError as exc:
+        message, status = describe(exc)
+        return _requests_page(error=message, status=status)
+    row = done.request
+    if done.second_half is not None:
+        return _requests_page(issued=(row.user.username, done.second_half))
+    flash(_("%(name)s now holds the role %(role)s.", name=row.user.username,
+            role=_labels([row.role])), "ok")
+    return _requests_page()
+
+
+@roles_bp.route("/<id:request_id>/refuse", methods=["POST"])
+@roles_required(*role_grants.DECIDERS)
+def refuse(request_id: int) -> Response | tuple[str, int]:
+    """Refuse a grant or an activation."""
+    if not ConfirmForm().validate_on_submit():
+        return _requests_page(status=400)
+    try:
+        role_grants.refuse(db.session(), request_id, require_staff())
+    except accounts.AccountError as exc:
+        message, status = describe(exc)
+        return _requests_page(error=message, status=status)
+    flash(_("Refused."), "ok")
+    return redirect(url_for("roles.pending"), code=303)
+
+
+@roles_bp.route("/changes")
+@roles_required(Role.supervisor, Role.admin)
+def changes() -> str:
+    """Every role change (asked, confirmed, refused, withdrawn, revoked), read-only."""
+    return render_template("portal/role_changes.html",
+                           rows=role_grants.changes(db.session()))

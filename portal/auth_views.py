@@ -6,6 +6,7 @@ import segno
 from flask import (
     Blueprint,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -61,21 +62,21 @@ ACCOUNT_ERRORS: ErrorTable = {accounts.AccountError: {
     "self": (_l("You cannot do this to your own account."), 403),
     "deactivated": (_l("This account is deactivated."), 403),
     "not-demo": (_l("No such demo account."), 404),
+    "slow-down": (_l("Too many failed attempts for this account. Wait a little, then try "
+                     "again."), 429),
+    "no-such-request": (_l("There is no such request."), 404),
+    "decided": (_l("This request was already decided or withdrawn."), 409),
+    "not-yours": (_l("You cannot decide this request: it concerns your own account, you "
+                     "asked for it yourself, or it belongs to another department."), 403),
+    "admin-alone": (_l("An administrator account holds no other role. Use a separate account "
+                       "for any other role."), 400),
     "email-format": (INVALID_EMAIL, 400),
     # Any other code: the shell's "The request could not be completed." (400).
 }}
 
 
-def _login_username_key() -> str:
-    return "login-user:" + request.form.get("username", "").strip().lower()[:64]
-
-
 def _login_limit() -> str:
     return str(state.config().login_failure_limit)
-
-
-def _account_limit() -> str:
-    return str(state.config().login_account_failure_limit)
 
 
 def _safe_next(target: str | None) -> str:
@@ -88,13 +89,10 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 303)
-@limiter.limit(
-    _account_limit, methods=["POST"], key_func=_login_username_key,
-    deduct_when=lambda r: r.status_code != 303,
-)
 @public
 def login() -> Response | tuple[str, int] | str:
-    """Passphrase + TOTP; only failures count toward the rate limit."""
+    """Passphrase + TOTP; only failures count toward the per-address limit. Per account, the
+    service slows attempts down after a few failures (429 with the wait), never locks out."""
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -105,6 +103,13 @@ def login() -> Response | tuple[str, int] | str:
                 db.session(), form.username.data or "", form.passphrase.data or "",
                 form.totp.data or "",
             )
+        except accounts.LoginThrottled as exc:
+            form.passphrase.errors = [_(
+                "Too many failed attempts for this account. Wait %(n)s seconds, then try again: "
+                "the right passphrase and code will work then.", n=exc.wait_seconds)]
+            response = make_response(render_template("portal/login.html", form=form), 429)
+            response.headers["Retry-After"] = str(exc.wait_seconds)
+            return response
         except accounts.LoginFailed as exc:
             form.passphrase.errors = [message_of(exc)]
         else:
@@ -160,17 +165,17 @@ def _finish_page(form: ActivateFinishForm, secret: str, status: int = 200) -> tu
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code >= 400)
 @public
 def activate() -> tuple[str, int] | str:
-    """Step one: the person enters the one-time code the administrator gave them."""
+    """Step one: the person enters the two halves of their one-time code (#21.3): one from
+    the administrator, the other from the person who confirmed the account."""
     form = ActivateStartForm()
     if form.validate_on_submit():
+        code = accounts.join_code(form.code.data or "", form.code2.data or "")
         try:
-            secret = accounts.begin_activation(db.session(), form.username.data or "",
-                                               form.code.data or "")
+            secret = accounts.begin_activation(db.session(), form.username.data or "", code)
         except accounts.AccountError as exc:
             form.code.errors = [message_of(exc)]
         else:
-            finish = ActivateFinishForm(formdata=None, username=form.username.data,
-                                        code=form.code.data)
+            finish = ActivateFinishForm(formdata=None, username=form.username.data, code=code)
             return _finish_page(finish, secret)
         return render_template("portal/activate.html", form=form), 400
     return render_template("portal/activate.html", form=form), 400 if form.errors else 200

@@ -66,9 +66,11 @@ class Config:
     session_absolute_hours: int = 12
     # Failed staff logins allowed per client address (keyed hash)…
     login_failure_limit: str = "10 per 15 minutes"
-    # …and per account, from any address. Higher: anyone can spend it and lock the person
-    # out for a while, so it only stops guessing spread over many addresses.
-    login_account_failure_limit: str = "30 per 15 minutes"
+    # …and per account, from any address, a slow-down without lock-out (#21.14): after this
+    # many failures each attempt waits twice as long as the last (2 s, 4 s …) up to the bound;
+    # the right passphrase and code always work once the wait is over.
+    login_account_free_failures: int = 5
+    login_account_max_delay_seconds: int = 300
     # Installation-wide ceiling used instead of per-address limits behind Tor.
     global_post_limit: str = "600 per minute"
     # Public report pages: per client address (keyed hash; off behind Tor) and an

@@ -107,17 +107,24 @@ class LoginForm(FlaskForm):
 
 
 class ActivateStartForm(FlaskForm):
-    """Step one of activation: the one-time code from the administrator."""
+    """Step one of activation: the two halves of the one-time code (#21.3)."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    code = StringField(_l("Activation code"), validators=[DataRequired(), Length(max=64)])
+    code = StringField(_l("First half of the activation code"),
+                       validators=[DataRequired(), Length(max=64)],
+                       description=_l("From the administrator who created or reset your "
+                                      "account."))
+    code2 = StringField(_l("Second half of the activation code"),
+                        validators=[Length(max=64)],
+                        description=_l("From the second person who confirmed it: another "
+                                       "administrator or the head of your department."))
 
 
 class ActivateFinishForm(FlaskForm):
     """Step two of activation: own passphrase and a first TOTP code."""
 
     username = HiddenField(validators=[DataRequired(), Length(max=64)])
-    code = HiddenField(validators=[DataRequired(), Length(max=64)])
+    code = HiddenField(validators=[DataRequired(), Length(max=128)])
     passphrase = PasswordField(
         _l("New passphrase"),
         validators=[DataRequired(), Length(max=256)],

@@ -101,6 +101,69 @@ class StaffRole(Base):
     user: Mapped[StaffUser] = relationship(back_populates="roles")
 
 
+class RoleRequestKind(enum.StrEnum):
+    """What a role request asks for (#21, item 3)."""
+
+    grant = "grant"  # a role, given only once a second person confirms it
+    revoke = "revoke"  # a role taken away (at once: losing power needs no second person)
+    activation = "activation"  # the second half of an activation code, issued by a second person
+
+
+class RoleRequestState(enum.StrEnum):
+    """Where a role request stands."""
+
+    pending = "pending"
+    confirmed = "confirmed"
+    refused = "refused"
+    withdrawn = "withdrawn"  # replaced by a later request, or its account was reset or removed
+    done = "done"  # a revocation, or a grant made on the command line by the holder
+
+
+class RoleRequest(Base):
+    """A change of an account's roles or activation, and who asked and who decided (#21.3).
+
+    A grant is a pending row until a second person confirms it; only then does a `staff_role`
+    row exist, so a pending grant gives no power. Supervisors read this table as the log of
+    every role change. An activation row holds the second half of the account's activation
+    code, boxed under an instance key, until a second person is shown it (then it is erased).
+    """
+
+    __tablename__ = "role_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(32), default="")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    # Who asked (an administrator; no id: the command line) and when.
+    requested_by_id: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    second_half_box: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    user: Mapped[StaffUser] = relationship(lazy="joined")
+
+
+class LoginThrottle(Base):
+    """Failed logins of one typed username, for the per-account slow-down (#21, item 14).
+
+    Keyed by a keyed hash of the typed name (a name typed by mistake may be a passphrase),
+    so unknown names slow down exactly like real ones. No address is kept.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class StaffSession(Base):
     """Server-side half of a staff session; the cookie holds the id and the session key Ks."""
 

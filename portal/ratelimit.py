@@ -26,7 +26,7 @@ from portal.config import Config
 KEY_PREFIX = "portal:ratelimit-key:"
 
 _LIMIT_SETTINGS = (
-    "login_failure_limit", "login_account_failure_limit", "global_post_limit",
+    "login_failure_limit", "global_post_limit",
     "report_limit", "report_ceiling", "receipt_check_limit", "receipt_check_ceiling",
     "followup_limit", "followup_ceiling", "pow_ceiling",
 )

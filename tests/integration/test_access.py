@@ -149,7 +149,7 @@ def test_an_admin_cannot_give_himself_any_other_role(app: Flask, client: FlaskCl
     for role in ("supervisor", "publicity_editor", "org_head", "dic_head"):
         _ask_roles(client, root_id, "admin", role)
         assert _roles_of(app, "root") == {"admin"}, role
-    assert client.get("/staff/supervision/").status_code == 403
+    assert client.get("/staff/supervision/compliance").status_code == 403  # supervisors only
     assert client.get("/staff/publicity/").status_code == 403
 
 
@@ -309,7 +309,7 @@ def test_supervisors_see_every_role_change(app: Flask, client: FlaskClient, auth
     # Read-only: no form on the page, and nobody but supervisors and admins reaches it.
     assert "<form" not in html.split("<main", 1)[-1].split("</main>")[0]
     head = app.test_client()
-    assert AuthActions(head).login(make_staff("h", "dic_head")).status_code == 303
+    assert AuthActions(head).login(make_staff("hd", "dic_head")).status_code == 303
     assert head.get("/staff/roles/changes").status_code == 403
 
 

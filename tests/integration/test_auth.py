@@ -26,6 +26,10 @@ def _staff_cookie(client: FlaskClient) -> str | None:
     return cookie.value if cookie else None
 
 
+def _secret(html: str) -> str:
+    return html.split('<code class="secret"')[1].split(">", 1)[1].split("<")[0]
+
+
 def _audit_actions(app: Flask) -> list[str]:
     with app.app_context():
         return list(db.session().scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
@@ -215,13 +219,25 @@ def test_admin_creates_account_person_activates_it_and_logs_in(
     app: Flask, client: FlaskClient, auth: AuthActions, make_staff
 ) -> None:
     admin = make_staff("root", "admin")
+    second = make_staff("second", "admin")
     auth.login(admin)
     token = csrf_token(client, "/staff/admin/")
     page = client.post("/staff/admin/accounts",
                        data={"username": "judy", "roles": ["org_handler"], "csrf_token": token})
     assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    code = html.split('<code class="secret">')[1].split("<")[0]
+    first = _secret(page.get_data(as_text=True))
+    # A second administrator confirms the role and is shown the code's second half.
+    other = app.test_client()
+    AuthActions(other).login(second)
+    halves = []
+    for request_id in re.findall(r'action="/staff/roles/(\d+)/confirm"',
+                                 other.get("/staff/roles/").get_data(as_text=True)):
+        done = other.post(f"/staff/roles/{request_id}/confirm",
+                          data={"csrf_token": csrf_token(other, "/staff/roles/")})
+        assert done.status_code == 200
+        halves += re.findall(r'<code class="secret"[^>]*>([^<]+)<', done.get_data(as_text=True))
+    assert len(halves) == 1
+    code = first + halves[0]
     with app.app_context():
         judy = db.session().scalar(select(StaffUser).where(StaffUser.username == "judy"))
         assert judy is not None
@@ -233,10 +249,11 @@ def test_admin_creates_account_person_activates_it_and_logs_in(
     person = app.test_client()
     token = csrf_token(person, "/staff/activate")
     step1 = person.post("/staff/activate",
-                        data={"username": "judy", "code": code, "csrf_token": token})
+                        data={"username": "judy", "code": first, "code2": halves[0],
+                              "csrf_token": token})
     assert step1.status_code == 200
     body = step1.get_data(as_text=True)
-    secret = body.split('<code class="secret">')[1].split("<")[0]
+    secret = _secret(body)
     assert 'src="data:image/svg+xml' in body
     finish_token = re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', body)[0]
     weak = person.post("/staff/activate/finish", data={
@@ -251,7 +268,8 @@ def test_admin_creates_account_person_activates_it_and_logs_in(
     # The code is spent.
     token = csrf_token(person, "/staff/activate")
     again = person.post("/staff/activate",
-                        data={"username": "judy", "code": code, "csrf_token": token})
+                        data={"username": "judy", "code": first, "code2": halves[0],
+                              "csrf_token": token})
     assert again.status_code == 400
     member = StaffMember("judy", ("org_handler",), secret, "copper meadow violin harbour")
     member.used_steps.add(int(time.time() // 30))  # the step just used to activate

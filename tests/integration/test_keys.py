@@ -17,8 +17,8 @@ from sqlalchemy import func, select, update
 from casework import content, keys, queues
 from casework import service as casework
 from casework.models import Case, Queue, QueueEpoch, QueueGrant
-from portal import accounts, audit, clock, crypto, db
-from portal.models import AuditEntry, StaffUser
+from portal import accounts, audit, clock, crypto, db, role_grants
+from portal.models import AuditEntry, RoleRequest, StaffUser
 from tests.conftest import AuthActions, StaffMember, csrf_token
 from tests.intake_support import Desk, make_desk, post_report
 
@@ -285,8 +285,16 @@ def test_reset_and_role_changes_drop_grants_only_when_the_queue_is_left(office: 
             return int(session.scalar(select(func.count()).select_from(QueueGrant).where(
                 QueueGrant.user_id == _user(username).id)) or 0)
 
-        # Keeps another role of the same queue: still a member, nothing to rotate.
-        accounts.set_roles(session, _user("orgother").id, ["org_handler", "org_head"], admin)
+        # Keeps another role of the same queue: still a member, nothing to rotate. (The added
+        # role counts once the organization department's head confirms it, #21.3.)
+        asked, _revoked = accounts.set_roles(session, _user("orgother").id,
+                                             ["org_handler", "org_head"], admin)
+        assert asked == ["org_head"] and _user("orgother").role_names == {"org_handler"}
+        head = _user("orghead")
+        decider = accounts.CurrentStaff(head.id, head.username, head.role_names, "", b"")
+        request_id = session.scalars(select(RoleRequest.id).where(
+            RoleRequest.state == "pending", RoleRequest.role == "org_head")).one()
+        role_grants.confirm(session, request_id, decider)
         accounts.set_roles(session, _user("orgother").id, ["org_head"], admin)
         assert grants("orgother") == 1
         assert not _queue().rotation_pending
