@@ -273,7 +273,7 @@ def _half_key() -> bytes:
     return crypto.mac(state.secrets().secret_key, "portal/activation-second-half")
 
 
-def _half_place(user: StaffUser) -> dict[str, str]:
+def _half_place(user: StaffUser) -> dict[str, object]:
     return {"what": "activation-second-half", "u": user.username,
             "g": str(user.key_generation)}
 

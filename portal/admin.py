@@ -12,8 +12,8 @@ from portal import accounts, clock, db, role_grants, workdays
 from portal.access import require_staff, roles_required
 from portal.errors import describe, message_of
 from portal.forms import (
-    CalendarOverrideForm,
     ROLE_LABELS,
+    CalendarOverrideForm,
     ConfirmForm,
     CreateAccountForm,
     EmailForm,

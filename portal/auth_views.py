@@ -107,9 +107,9 @@ def login() -> Response | tuple[str, int] | str:
             form.passphrase.errors = [_(
                 "Too many failed attempts for this account. Wait %(n)s seconds, then try again: "
                 "the right passphrase and code will work then.", n=exc.wait_seconds)]
-            response = make_response(render_template("portal/login.html", form=form), 429)
-            response.headers["Retry-After"] = str(exc.wait_seconds)
-            return response
+            slowed = make_response(render_template("portal/login.html", form=form), 429)
+            slowed.headers["Retry-After"] = str(exc.wait_seconds)
+            return slowed
         except accounts.LoginFailed as exc:
             form.passphrase.errors = [message_of(exc)]
         else:

@@ -27,6 +27,8 @@ audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 
 DEMO_ACCOUNTS = (
     ("admin", (Role.admin,)),
+    # A second administrator: role grants and activations need a second person (#21.3).
+    ("admin2", (Role.admin,)),
     ("editor1", (Role.publicity_editor,)),
     ("editor2", (Role.publicity_editor,)),
     ("orghandler", (Role.org_handler,)),

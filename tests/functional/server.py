@@ -39,6 +39,7 @@ SAFE_MARGIN = 5  # seconds a login may take between typing the code and the serv
 # sealed to every handler and head listed here.
 STAFF: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("admin", ("admin",)),
+    ("admin2", ("admin",)),  # confirms what `admin` asks for (#21.3: a second person)
     ("editor1", ("publicity_editor",)),
     ("editor2", ("publicity_editor",)),
     ("orghandler", ("org_handler",)),

@@ -42,7 +42,7 @@ from tests.functional.journey import (
     photo_with_gps,
     typed_like_a_phone,
 )
-from tests.functional.pages.admin import AccountsPage, ActivatePage
+from tests.functional.pages.admin import AccountsPage, ActivatePage, RoleRequestsPage
 from tests.functional.pages.compliance import WaitingList
 from tests.functional.pages.editor import Meeting, NoticeList
 from tests.functional.pages.handler import CasePage, QueuePage
@@ -474,20 +474,27 @@ def test_journey_8_a_correction_restarts_the_period_and_reaches_the_feed(
 
 def test_journey_9_an_admin_creates_an_account_and_its_holder_activates_it(
         web: Web, portal: Portal, qr: QrReader, axe: Axe) -> None:
-    """An admin creates an account; the person activates it with the one-time code, sets a
-    passphrase, enrolls TOTP from the QR code's secret, and logs in."""
+    """An admin creates an account; a second admin confirms its role and activation; the person
+    activates it with the two halves of the one-time code, sets a passphrase, enrolls TOTP from
+    the QR code's secret, and logs in."""
     username = "jiandu2"
     admin = web.page("admin")
     StaffLogin(admin).login(portal.staff["admin"]).go("系统管理")
     accounts = AccountsPage(admin)
     expect(accounts.heading).to_have_text("工作人员账号")
-    code = accounts.create(username, "监督人员")
+    first = accounts.create(username, "监督人员")
     expect(accounts.account(username)).to_contain_text("待激活")
+    # A second administrator confirms the role and is shown the code's second half (#21.3).
+    second_admin = web.page("admin2")
+    StaffLogin(second_admin).login(portal.staff["admin2"])
+    second = RoleRequestsPage(second_admin).open().confirm_all(username)
+    assert second
+    assert second != first
 
     newcomer = web.page("newcomer")
     activation = ActivatePage(newcomer).open()
     axe.check(newcomer)
-    enrol = activation.start(username, code)
+    enrol = activation.start(username, first, second)
     axe.check(newcomer)
     uri = urlsplit(qr.read(enrol.qr_code))
     assert (uri.scheme, uri.netloc) == ("otpauth", "totp")

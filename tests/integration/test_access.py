@@ -185,7 +185,9 @@ def test_an_admin_alone_cannot_activate_an_account_he_created(
     shown += SECRET_RE.findall(client.get("/staff/admin/").get_data(as_text=True))
     assert set(_every_way_to_activate(app, "newhead", shown)) == {400}
     user = _user_row(app, "newhead")
-    assert user is not None and user.status == "pending" and user.pending_totp_box is None
+    assert user is not None
+    assert user.status == "pending"
+    assert user.pending_totp_box is None
 
 
 def test_an_admin_resets_a_heads_account_and_cannot_log_in_as_them(
@@ -200,7 +202,8 @@ def test_an_admin_resets_a_heads_account_and_cannot_log_in_as_them(
     assert shown
     assert set(_every_way_to_activate(app, "dichead", shown)) == {400}
     user = _user_row(app, "dichead")
-    assert user is not None and user.status == "pending"
+    assert user is not None
+    assert user.status == "pending"
 
 
 def test_an_admin_made_editor_does_not_reach_approve_before_a_second_person_confirms(
@@ -268,7 +271,8 @@ def test_the_head_concerned_confirms_and_the_holder_activates_with_both_halves(
                                 data={"csrf_token": csrf_token(head_client, "/staff/roles/")})
         assert done.status_code == 200
         seconds += SECRET_RE.findall(done.get_data(as_text=True))
-    assert len(seconds) == 1 and seconds[0] != first[0]
+    assert len(seconds) == 1
+    assert seconds[0] != first[0]
     assert _roles_of(app, "judy") == {"org_handler"}
     # Neither half alone opens the account; both together do.
     assert _try_activation(app, "judy", first[0], "") == 400
@@ -305,7 +309,8 @@ def test_supervisors_see_every_role_change(app: Flask, client: FlaskClient, auth
     assert ("refused", "grant", "supervisor", "ann") in rows
     assert ("confirmed", "grant", "dic_head", "ann") in rows
     assert ("done", "revoke", "dic_handler", "ann") in rows
-    assert "second" in html and "root" in html
+    assert "second" in html
+    assert "root" in html
     # Read-only: no form on the page, and nobody but supervisors and admins reaches it.
     assert "<form" not in html.split("<main", 1)[-1].split("</main>")[0]
     head = app.test_client()

@@ -289,7 +289,8 @@ def test_reset_and_role_changes_drop_grants_only_when_the_queue_is_left(office: 
         # role counts once the organization department's head confirms it, #21.3.)
         asked, _revoked = accounts.set_roles(session, _user("orgother").id,
                                              ["org_handler", "org_head"], admin)
-        assert asked == ["org_head"] and _user("orgother").role_names == {"org_handler"}
+        assert asked == ["org_head"]
+        assert _user("orgother").role_names == {"org_handler"}
         head = _user("orghead")
         decider = accounts.CurrentStaff(head.id, head.username, head.role_names, "", b"")
         request_id = session.scalars(select(RoleRequest.id).where(

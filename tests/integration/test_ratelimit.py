@@ -63,8 +63,8 @@ def test_two_workers_share_one_count_through_redis(make_app, redis_url: str) -> 
 
 
 def test_per_account_limit_holds_across_addresses(make_app) -> None:
-    app = make_app(login_failure_limit="3 per 15 minutes",
-                   login_account_failure_limit="3 per 15 minutes")
+    # Three failures, then the account's next attempt must wait (#21.14: a slow-down).
+    app = make_app(login_failure_limit="3 per 15 minutes", login_account_free_failures=3)
     client, username = app.test_client(), f"u{secrets.token_hex(4)}"
     codes = [_post(client, username, _address(), "x", "0") for _ in range(4)]
     assert codes == [401, 401, 401, 429]

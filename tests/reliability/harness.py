@@ -50,8 +50,8 @@ RAISED_LIMITS = {
     f"PORTAL_{name.upper()}": "1000000 per hour"
     for name in ("report_limit", "report_ceiling", "receipt_check_limit",
                  "receipt_check_ceiling", "followup_limit", "followup_ceiling",
-                 "login_failure_limit", "login_account_failure_limit", "global_post_limit")
-}
+                 "login_failure_limit", "global_post_limit")
+} | {"PORTAL_LOGIN_ACCOUNT_FREE_FAILURES": "1000000"}
 # The receipt KDF as shipped (argon2id t=2, m=64 MiB): what a real filing and receipt check cost.
 PRODUCTION_RECEIPT_KDF = {
     "PORTAL_RECEIPT_KDF_TIME_COST": str(Config.receipt_kdf_time_cost),

@@ -576,9 +576,8 @@ NOTICE_START = "2026-11-30"
 RAISED_LIMITS: dict[str, object] = {
     name: "1000000 per hour" for name in (
         "report_limit", "report_ceiling", "receipt_check_limit", "receipt_check_ceiling",
-        "followup_limit", "followup_ceiling", "login_failure_limit",
-        "login_account_failure_limit")
-}
+        "followup_limit", "followup_ceiling", "login_failure_limit")
+} | {"login_account_free_failures": 1000000}
 FACTS = "2026年3月，某局局长在办公室收受购物卡，金额约两万元。"
 
 
@@ -923,7 +922,7 @@ class World:
     def pending_account(self) -> tuple[str, str]:
         """A pending account and its activation code (a fresh one once it is activated)."""
         from portal import accounts
-        from portal.models import AccountStatus, StaffUser
+        from portal.models import AccountStatus, RoleRequest, StaffUser
 
         current = self.ids.get("pending-user")
         if current:
@@ -933,12 +932,35 @@ class World:
                     return user.username, self._pending_code
         name = self.unique("pending")
         with self.session() as s:
-            user, code = accounts.create_pending_account(s, name, ["supervisor"],
-                                                         self.actor("admin"))
+            user, first = accounts.create_pending_account(s, name, ["supervisor"],
+                                                          self.actor("admin"))
             self.ids["pending-user"] = user.id
+            # The second half, as the confirming second person would be shown it (#21.3).
+            row = s.scalars(select(RoleRequest).where(RoleRequest.user_id == user.id,
+                                                      RoleRequest.kind == "activation")).one()
+            code = first + accounts.open_second_half(row)
         self._pending_code = code
         self.dirty = True
         return name, code
+
+    def role_request(self) -> int:
+        """A pending grant of a commission handler's role, asked by the admin (#21.3): the
+        commission's head may decide it."""
+        from portal import accounts
+        from portal.models import RoleRequest
+
+        with self.session() as s:
+            found = s.scalar(select(RoleRequest.id).where(
+                RoleRequest.state == "pending", RoleRequest.role == "dic_handler"))
+            if found:
+                return int(found)
+        victim = self.victim()
+        with self.session() as s:
+            accounts.set_roles(s, victim, ["dic_handler"], self.actor("admin"))
+            found = s.scalar(select(RoleRequest.id).where(
+                RoleRequest.state == "pending", RoleRequest.role == "dic_handler"))
+        self.dirty = True
+        return int(found or 0)
 
     def pending_totp(self, username: str, code: str) -> str:
         """A valid first code for the account being activated (after step one)."""
@@ -1210,6 +1232,10 @@ TARGETS: dict[str, Target] = {t.endpoint: t for t in [
     Target("admin.set_roles", "admin", lambda w: Aim(
         "/staff/admin/accounts/{}/roles", str(w.victim()),
         _f(roles=["supervisor", "publicity_editor"]))),
+    Target("roles.confirm", "dichead",
+           lambda w: Aim("/staff/roles/{}/confirm", str(w.role_request()), {})),
+    Target("roles.refuse", "dichead",
+           lambda w: Aim("/staff/roles/{}/refuse", str(w.role_request()), {})),
     Target("admin.set_email", "admin", lambda w: Aim(
         "/staff/admin/accounts/{}/email", str(w.victim()), _f(email="a.b@example.gov.cn"))),
     Target("admin.calendar", "admin", lambda w: Aim(

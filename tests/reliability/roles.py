@@ -29,7 +29,7 @@ from casework import queues
 from casework.models import Case, Category, EvidenceFile, Queue
 from portal import accounts, audit, db, state
 from portal.config import Config
-from portal.models import Role, StaffUser
+from portal.models import Role, RoleRequest, StaffUser
 from publicity import service as publicity
 from publicity.models import NoticeChange
 from publicity.validation import NoticeInput, PersonInput
@@ -95,6 +95,7 @@ class World:
     person_id: int = 0
     change_id: int = 0
     victim_id: int = 0
+    request_id: int = 0  # a role grant waiting for a second person (#21.3)
     queue_ids: dict[str, int] = field(default_factory=dict)
     category_id: int = 0
 
@@ -263,6 +264,13 @@ def build_world(app: Flask) -> World:
                       notice_id=published.id, person_id=person_id, change_id=change.id,
                       victim_id=user_id(app, victim.username), queue_ids=queue_ids,
                       category_id=categories["org"])
+        admin = members[Role.admin.value]
+        asked, _revoked = accounts.set_roles(
+            session, world.victim_id, [Role.supervisor.value, Role.dic_handler.value],
+            audit.Actor(admin.username, user_id(app, admin.username)))
+        assert asked == [Role.dic_handler.value]
+        world.request_id = session.scalars(select(RoleRequest.id).where(
+            RoleRequest.user_id == world.victim_id, RoleRequest.state == "pending")).one()
     world.cases = {
         "org": _file_case(app, "org", categories["org"], salt, leader=False),
         "dic": _file_case(app, "dic", categories["dic"], salt, leader=False),

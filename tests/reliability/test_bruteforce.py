@@ -159,7 +159,7 @@ def test_passphrase_guessing_counts_only_failures_across_workers_on_redis(
         base: Base, redis_url: str) -> None:
     settings = {"ratelimit_storage_uri": redis_url,
                 "login_failure_limit": "1000 per 15 minutes",
-                "login_account_failure_limit": "3 per 15 minutes"}
+                "login_account_free_failures": 3}
     a, b = another_instance(base.app, **settings), another_instance(base.app, **settings)
     member = create_member(base.app, f"u{secrets.token_hex(4)}", Role.supervisor.value)
     name, right = member.username, member.passphrase
@@ -178,13 +178,19 @@ def _guess_across_workers(a: Flask, b: Flask, base: Base, name: str, right: str,
         (a, right, _code(member, step + 1)),         # the same code again: a replay
     ]
     statuses = [_login(app, _address(), name, pw, code) for app, pw, code in attempts]
-    # Had the two successes counted, the fifth attempt would already have been refused.
     assert statuses == [401, 303, 401, 303, 401]
-    # Three failures: the account is now closed to guessing, from every address and worker,
-    # even with the right passphrase and a valid code.
-    assert _login(b, _address(), name, right, _code(member, step + 1)) == 429
-    assert _login(a, _address(), name, right, _code(member, step)) == 429
-    # An account that does not exist locks the same way (the limit tells nothing about it).
+    # A success clears the count: two more failures make three in a row (had the successes
+    # counted, the first of them would already have been slowed down)…
+    assert _login(b, _address(), name, right[::-1], "123456") == 401
+    assert _login(a, _address(), name, right[::-1], "123456") == 401
+    # …and the account's next attempt must wait, from every address and worker, even with the
+    # right passphrase and a valid code (#21.14: a slow-down, not a lock-out)…
+    assert _login(b, _address(), name, right, _code(member, step + 2)) == 429
+    assert _login(a, _address(), name, right, _code(member, step + 2)) == 429
+    # …but once the wait is over (2 s after the third failure), the holder gets in.
+    with time_machine.travel(time.time() + 31, tick=True):
+        assert _login(a, _address(), name, right, _code(member, step + 2)) == 303
+    # An account that does not exist slows down the same way (the wait tells nothing about it).
     ghost = f"u{secrets.token_hex(4)}"
     assert [_login([a, b][i % 2], _address(), ghost, right, "123456")
             for i in range(4)] == [401, 401, 401, 429]

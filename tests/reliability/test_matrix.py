@@ -51,6 +51,7 @@ from tests.reliability.roles import (
     logged_in,
     login,
     roles_of,
+    user_id,
 )
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -128,6 +129,13 @@ EXPECTED: dict[str, Expect] = {
     "admin.set_roles": _only(ADMIN),
     "admin.set_email": _only(ADMIN),
     "admin.calendar": _only(ADMIN),
+    # Role grants and activations wait for a second person (#21.3): another administrator or
+    # the head concerned (the service narrows it further: never one's own request or account,
+    # only one's own body's roles); the log of every role change is read by supervisors.
+    "roles.pending": _only(ADMIN | HEADS),
+    "roles.confirm": _only(ADMIN | HEADS),
+    "roles.refuse": _only(ADMIN | HEADS),
+    "roles.changes": _only(VIEWERS),
     "routing.routing": _only(ADMIN),
     "routing.set_route": _only(ADMIN),
     "routing.queue_settings": _only(ADMIN),
@@ -230,7 +238,7 @@ def portal(request: pytest.FixtureRequest,
     with initialised_app(
         url, tmp_path_factory.mktemp("matrix"), secure_cookies=True, default_language="en",
         # Limits have their own tests; here they would only turn answers into 429s.
-        login_failure_limit=generous, login_account_failure_limit=generous,
+        login_failure_limit=generous, login_account_free_failures=100000,
         report_limit=generous, report_ceiling=generous, receipt_check_limit=generous,
         receipt_check_ceiling=generous, followup_limit=generous, followup_ceiling=generous,
     ) as app:
@@ -257,6 +265,7 @@ def _value(world: World, endpoint: str, name: str, slug: str | None) -> object:
         return slug
     fixed: dict[str, object] = {
         "user_id": world.victim_id,
+        "request_id": world.request_id,
         "notice_id": world.draft_id if endpoint in DRAFT_ENDPOINTS else world.notice_id,
         "change_id": world.change_id,
         "person_id": world.person_id,
@@ -731,3 +740,42 @@ def test_the_matrix_data_is_real(portal: Portal) -> None:
         assert case.file_text.encode() in download.get_data()
     assert Path(str(world.app.static_folder), "portal.css").exists()
     assert re.fullmatch(r"\d{4}-\d{5}", world.cases["org"].case_no)
+
+
+def test_a_lone_administrator_gets_no_power_by_granting_or_confirming(portal: Portal) -> None:
+    """(#21.3) The escalation paths of the attack on a running instance, on the matrix's world:
+    an admin asks for roles for an account he controls; before a second person confirms them,
+    that account reaches none of their pages, and the admin cannot confirm them himself."""
+    world, app = portal.world, portal.app
+    admin = portal.client(Role.admin.value)
+    mole = create_member(app, f"u{world.salt}-mole", Role.dic_handler.value)
+    mole_id = user_id(app, mole.username)
+    wanted = [Role.dic_handler.value, Role.publicity_editor.value, Role.org_head.value,
+              Role.supervisor.value]
+    token = csrf_of(admin, "/staff/admin/")
+    assert admin.post(f"/staff/admin/accounts/{mole_id}/roles",
+                      data={"roles": wanted, "csrf_token": token}).status_code == 303
+    client = logged_in(app, mole)
+    for endpoint, expect in EXPECTED.items():
+        roles = _roles(expect)
+        if not roles or Role.dic_handler.value in roles or expect.scope:
+            continue
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        for url, _slug in _variants(world, rule):
+            for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+                response = client.open(url, method=method, data={
+                    "csrf_token": csrf_of(client, "/staff/")})
+                assert response.status_code == 403, (endpoint, method)
+    # The admin who asked confirms none of it, whatever request id he tries.
+    with app.app_context():
+        from portal.models import RoleRequest
+        asked = list(db.session().scalars(select(RoleRequest.id).where(
+            RoleRequest.user_id == mole_id, RoleRequest.state == "pending")))
+    assert len(asked) == 3
+    token = csrf_of(admin, "/staff/roles/")
+    for request_id in asked:
+        response = admin.post(f"/staff/roles/{request_id}/confirm", data={"csrf_token": token})
+        assert response.status_code == 403
+    with app.app_context():
+        assert set(db.session().scalars(select(RoleRequest.state).where(
+            RoleRequest.id.in_(asked)))) == {"pending"}

@@ -18,7 +18,8 @@ class AccountsPage(PageObject):
         return self
 
     def create(self, username: str, *roles: str) -> str:
-        """Create an account with roles only; return the activation code shown once."""
+        """Ask for an account with roles; return the first half of its activation code, shown
+        once (the second half goes to the person who confirms it, #21.3)."""
         form = self.page.locator("form").filter(
             has=self.page.get_by_role("button", name="创建账号"))
         form.get_by_label("用户名").fill(username)
@@ -35,6 +36,29 @@ class AccountsPage(PageObject):
             has=self.page.locator("td:first-child", has_text=username))
 
 
+class RoleRequestsPage(PageObject):
+    """`/staff/roles/`: a second person confirms the grants and activations asked for."""
+
+    def open(self) -> RoleRequestsPage:
+        """Go to the page."""
+        self.page.goto("/staff/roles/")
+        expect(self.heading).to_have_text("待确认的角色授予和账号激活")
+        return self
+
+    def confirm_all(self, username: str) -> str:
+        """Confirm every request about an account; return the activation's second half."""
+        second = ""
+        while True:
+            row = self.page.locator("tbody tr").filter(
+                has=self.page.locator("td:first-child", has_text=username))
+            if not row.count():
+                return second
+            row.first.get_by_role("button", name="确认").first.click()
+            issued = self.page.get_by_role("status").filter(has_text=f"{username} 的激活码后半段")
+            if issued.count():
+                second = issued.locator("code.secret").inner_text().strip()
+
+
 class ActivatePage(PageObject):
     """`/staff/activate`: step one, the one-time code."""
 
@@ -44,10 +68,11 @@ class ActivatePage(PageObject):
         expect(self.heading).to_have_text("激活账号")
         return self
 
-    def start(self, username: str, code: str) -> EnrolPage:
-        """Enter username and activation code; the enrolment page follows."""
+    def start(self, username: str, first: str, second: str) -> EnrolPage:
+        """Enter username and both halves of the activation code; enrolment follows."""
         self.page.get_by_label("用户名").fill(username)
-        self.page.get_by_label("激活码").fill(code)
+        self.page.get_by_label("激活码前半段").fill(first)
+        self.page.get_by_label("激活码后半段").fill(second)
         self.page.get_by_role("button", name="继续").click()
         enrol = EnrolPage(self.page)
         expect(enrol.heading).to_have_text("设置身份验证器和口令")
