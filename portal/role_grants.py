@@ -96,7 +96,8 @@ def asked_by(db: Session, staff: CurrentStaff) -> list[RoleRequest]:
 
 
 def _pending_row(db: Session, request_id: int, staff: CurrentStaff) -> RoleRequest:
-    row = db.get(RoleRequest, request_id, with_for_update=True)
+    row = db.scalars(select(RoleRequest).where(RoleRequest.id == request_id)
+                     .with_for_update(of=RoleRequest)).first()
     if row is None:
         raise RequestError("no-such-request")
     if row.state != RoleRequestState.pending:

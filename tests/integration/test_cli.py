@@ -34,7 +34,8 @@ def test_demo_creates_one_account_per_role_once(app: Flask, runner: FlaskCliRunn
     with app.app_context():
         users = db.session().scalars(select(StaffUser)).all()
         roles = {r for u in users for r in u.role_names}
-    assert len(users) == 8
+    assert len(users) == 9  # two administrators: a role grant needs a second person (#21.3)
+    assert all(u.role_names == {"admin"} for u in users if "admin" in u.role_names)
     assert roles == {"admin", "publicity_editor", "org_handler", "org_head", "dic_handler",
                      "dic_head", "supervisor"}
 

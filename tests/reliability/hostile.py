@@ -548,8 +548,11 @@ CONSISTENCY = " UNION ALL ".join([
     """SELECT 'active account ' || u.username || ' lacks credentials' FROM staff_user u
        WHERE u.status = 'active' AND (u.verifier IS NULL OR u.public_key IS NULL
                                        OR u.totp_box IS NULL)""",
-    """SELECT 'account ' || u.username || ' has no role' FROM staff_user u
-       WHERE NOT EXISTS (SELECT 1 FROM staff_role r WHERE r.user_id = u.id)""",
+    # A role is held, or was asked for and waits for (or was refused by) a second person (#21.3).
+    """SELECT 'account ' || u.username || ' has no role and none was asked for' FROM staff_user u
+       WHERE NOT EXISTS (SELECT 1 FROM staff_role r WHERE r.user_id = u.id)
+         AND NOT EXISTS (SELECT 1 FROM role_request q WHERE q.user_id = u.id
+                         AND q.kind = 'grant')""",
 ])
 
 
