@@ -17,6 +17,7 @@ empty while staff accounts exist.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import os
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from portal import crypto, state
 from portal.db import utcnow
-from portal.models import AuditEntry, StaffUser
+from portal.models import AuditEntry, AuditPending, StaffUser
 
 # Arbitrary constant naming the audit chain's advisory lock on PostgreSQL.
 _PG_LOCK_ID = 0x61756469
@@ -74,11 +75,21 @@ def _key() -> bytes:
     return state.secrets().audit_mac_key
 
 
+def _this_hour() -> dt.datetime:
+    return utcnow().replace(minute=0, second=0, microsecond=0)
+
+
 def record_reporter_event(db: Session, action: str, target: str = "",
-                          **details: object) -> AuditEntry:
-    """A content-free reporter event; its time is kept only to the hour, like all
-    reporter-originated times (the chain order still places it among staff entries)."""
-    return record(db, REPORTER, action, target, _hour_only=True, **details)
+                          **details: object) -> None:
+    """A content-free reporter event, held until its hour is over (#21, item 7).
+
+    Appended at once, its place in the chain would sit between the exactly timed staff entries
+    around it and narrow the hour to minutes. So it waits in `audit_pending` (random id) and
+    joins the chain with the rest of its hour, dated to the hour, in an order sorted by what the
+    entries say, after every staff entry of that hour: see `flush_held`."""
+    db.add(AuditPending(id=crypto.random_id(), hour=_this_hour(), action=action,
+                        target=target[:128], details=_details(details)))
+    db.flush()
 
 
 def serialise(db: Session) -> None:
@@ -92,26 +103,19 @@ def serialise(db: Session) -> None:
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
 
 
-def record(
-    db: Session, actor: Actor, action: str, target: str = "", *, _hour_only: bool = False,
-    **details: object
-) -> AuditEntry:
-    """Append one entry inside the caller's transaction (the caller owns the commit)."""
-    serialise(db)
+def _details(details: dict[str, object]) -> str:
+    return json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _append(db: Session, actor: Actor, action: str, target: str, at: dt.datetime,
+            details: str) -> AuditEntry:
+    """Append one entry (the caller holds the chain's lock: `serialise`)."""
     last = db.execute(
         select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
     seq, prev = (last.seq + 1, last.mac) if last else (1, "")
-    entry = AuditEntry(
-        seq=seq,
-        at=utcnow().replace(minute=0, second=0, microsecond=0) if _hour_only
-        else utcnow().replace(microsecond=0),
-        actor_id=actor.id,
-        actor=actor.label[:64],
-        action=action,
-        target=target[:128],
-        details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
-    )
+    entry = AuditEntry(seq=seq, at=at, actor_id=actor.id, actor=actor.label[:64],
+                       action=action, target=target[:128], details=details)
     entry.mac = _entry_mac(_key(), prev, entry)
     db.add(entry)
     db.flush()
@@ -120,6 +124,37 @@ def record(
         Head(seq, entry.mac), state.config().instance_path,
         started=seq == 1 or (pending is not None and pending.started))
     return entry
+
+
+def _flush_held(db: Session) -> int:
+    """Append the held reporter events of every hour that is over (lock held); how many."""
+    held = db.scalars(
+        select(AuditPending).where(AuditPending.hour < _this_hour())
+        .order_by(AuditPending.hour, AuditPending.action, AuditPending.target,
+                  AuditPending.details, AuditPending.id)
+    ).all()
+    for event_ in held:
+        _append(db, REPORTER, event_.action, event_.target, event_.hour, event_.details)
+        db.delete(event_)
+    if held:
+        db.flush()
+    return len(held)
+
+
+def flush_held(db: Session) -> int:
+    """Append the held reporter events of the hours that are over, inside the caller's
+    transaction; every audited write does it first, and so does `audit verify`."""
+    serialise(db)
+    return _flush_held(db)
+
+
+def record(db: Session, actor: Actor, action: str, target: str = "",
+           **details: object) -> AuditEntry:
+    """Append one entry inside the caller's transaction (the caller owns the commit)."""
+    serialise(db)
+    _flush_held(db)
+    return _append(db, actor, action, target, utcnow().replace(microsecond=0),
+                   _details(details))
 
 
 # --- the head, outside the table -----------------------------------------------------------

@@ -249,6 +249,8 @@ def audit_verify(adopt_head: bool) -> None:
     reordered, or the chain's end was cut."""
     _require_initialised()
     session = db.session()
+    with db.transaction(session):
+        audit.flush_held(session)  # reporter events of the hours that are over (#21, item 7)
     report = audit.adopt_head(session) if adopt_head else audit.verify(session)
     if not report.ok:
         click.echo(_chain_problem(report), err=True)
