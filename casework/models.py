@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -23,9 +24,28 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import crypto
 from portal.db import Base, UTCDateTime, utcnow
+
+# Row ids of tables a reporter writes to (#21, item 7): random, 64-bit on PostgreSQL (SQLite's
+# INTEGER is 64-bit already), so an id never places a reporter's row between staff actions.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _after_siblings(table: str) -> object:
+    """A column default: a random id above the newest of the same case's rows (entries, files
+    and clocks of a case keep the order they were written in; nothing else does)."""
+    newest = text(f"SELECT max(id) FROM {table} WHERE case_id = :case")  # noqa: S608 - constant
+
+    def next_id(context: DefaultExecutionContext) -> int:
+        case_id = context.get_current_parameters()["case_id"]
+        return crypto.random_id_after(context.connection.execute(
+            newest, {"case": case_id}).scalar())
+
+    return next_id
 
 
 class Queue(Base):
@@ -282,7 +302,8 @@ class CaseEntry(Base):
 
     __tablename__ = "case_entry"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
+                                    default=_after_siblings("case_entry"))
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(24))
@@ -298,7 +319,8 @@ class EvidenceFile(Base):
 
     __tablename__ = "evidence_file"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
+                                    default=_after_siblings("evidence_file"))
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     from_reporter: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -313,8 +335,8 @@ class EvidenceChunk(Base):
     __tablename__ = "evidence_chunk"
 
     file_id: Mapped[int] = mapped_column(
-        ForeignKey("evidence_file.id", ondelete="CASCADE"), primary_key=True
-    )
+        RowId, ForeignKey("evidence_file.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
     idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -344,7 +366,8 @@ class CaseDeadline(Base):
 
     __tablename__ = "case_deadline"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
+                                    default=_after_siblings("case_deadline"))
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
     kind: Mapped[str] = mapped_column(String(24))
@@ -437,7 +460,8 @@ class PersonIndex(Base):
 
     __tablename__ = "person_index"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
+                                    default=crypto.random_id)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
     token: Mapped[str] = mapped_column(String(64))

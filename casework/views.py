@@ -476,7 +476,7 @@ def notify_arrival(queue_id: int) -> None:
     notify.case_arrived(db.session(), queue_id)
 
 
-@bp.route("/<case_no>/files/<id:file_id>")
+@bp.route("/<case_no>/files/<rowid:file_id>")
 @roles_required(*QUEUE_ROLES)
 def download(case_no: str, file_id: int) -> Response:
     """An evidence file, only ever as a download (never rendered inline); audited."""

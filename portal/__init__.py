@@ -49,6 +49,14 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
+class RowIdConverter(IntegerConverter):
+    """`<rowid:…>`: the id of a row that carries a random 64-bit id (evidence files; #21,
+    item 7): 1 … 2⁶³−1."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=2**63 - 1)
+
+
 @public
 def _no_favicon() -> Response:
     """Browsers ask for /favicon.ico by themselves: an empty answer instead of a 404 in every
@@ -80,6 +88,7 @@ def configure(config: Config) -> Flask:
     app.request_class = MemoryRequest
     # Row ids in URLs: positive and within a 32-bit column, so a huge id is a 404, not a 500.
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["rowid"] = RowIdConverter
     if config.proxy_count:
         n = config.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]

@@ -3,7 +3,8 @@
 A backup is a tar archive of three members:
 
 * ``manifest.json`` — format version, time, database kind, schema revision, the database
-  member's SHA-256 and the KDF parameters and salt of the secrets box;
+  member's SHA-256, the audit chain's head (read before the dump, so the dumped chain is at
+  least that long; #21, item 8) and the KDF parameters and salt of the secrets box;
 * ``secrets.box`` — the instance secrets (without the receipt pepper no receipt opens, without
   the MAC keys no public key or audit entry verifies), encrypted under a passphrase with
   argon2id and XChaCha20-Poly1305; the manifest's digest is bound into the box, so neither
@@ -35,7 +36,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 
-from portal import crypto
+from portal import audit, crypto
 from portal.config import SECRET_NAMES, InstanceSecrets, NotInitialised
 
 FORMAT = "cadre-portal-backup"
@@ -157,8 +158,10 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def create(engine: Engine, secrets: InstanceSecrets, path: Path, passphrase: str,
-           *, now: dt.datetime, cost: crypto.KdfCost = BOX_COST) -> Made:
-    """Write a backup of the database and the secrets to `path` (which must not exist).
+           *, now: dt.datetime, cost: crypto.KdfCost = BOX_COST,
+           instance: Path | None = None) -> Made:
+    """Write a backup of the database and the secrets to `path` (which must not exist), with
+    the audit head of the `instance` folder.
 
     The archive appears at `path` only once complete (written beside it, then renamed)."""
     kind = _dialect(engine)
@@ -166,6 +169,12 @@ def create(engine: Engine, secrets: InstanceSecrets, path: Path, passphrase: str
         raise BackupError(_("%(path)s already exists; choose a new file name.", path=path))
     if not path.parent.is_dir():
         raise BackupError(_("%(path)s is not a folder.", path=path.parent))
+    try:
+        # Read before the dump: every entry the head counts committed before it was written.
+        head = audit.head_file_document(instance) if instance is not None else None
+    except audit.HeadDamaged:
+        raise BackupError(_("The audit chain's head record in the instance folder is damaged: "
+                            "run `audit verify` first.")) from None
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".backup-") as work:
         dump = Path(work) / DATABASE[kind]
         _dump_database(engine, kind, dump)
@@ -173,7 +182,7 @@ def create(engine: Engine, secrets: InstanceSecrets, path: Path, passphrase: str
         manifest: dict[str, object] = {
             "format": FORMAT, "version": VERSION, "created": now.isoformat(),
             "database": kind, "revision": _revision(engine),
-            "database_sha256": _sha256(dump),
+            "database_sha256": _sha256(dump), "audit_head": head,
             "kdf": {"salt": crypto.b64(salt), "time_cost": cost.time_cost,
                     "memory_kib": cost.memory_kib},
         }
@@ -201,6 +210,7 @@ class Restored:
     database: str
     created: str
     revision: str | None
+    had_head: bool  # False for a backup made before the audit head was kept
 
 
 def _read(archive: tarfile.TarFile, name: str) -> bytes:
@@ -320,6 +330,8 @@ def restore(engine: Engine, instance: Path, path: Path, passphrase: str,
                 _("The backup's database does not match its manifest: the backup is damaged."))
         _restore_database(engine, kind, dump)
     _write_secrets(instance, secrets)
+    head = manifest.get("audit_head")
+    audit.put_head_document(instance, head if isinstance(head, dict) else None)
     revision = manifest.get("revision")
     return Restored(kind, str(manifest.get("created")),
-                    revision if isinstance(revision, str) else None)
+                    revision if isinstance(revision, str) else None, isinstance(head, dict))

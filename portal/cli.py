@@ -118,8 +118,8 @@ def backup_command(path: Path) -> None:
     except accounts.AccountError as exc:
         raise click.ClickException(message_of(exc)) from None
     try:
-        made = backup.create(db.engine(), state.secrets(), path,
-                             passphrase, now=db.utcnow())
+        made = backup.create(db.engine(), state.secrets(), path, passphrase,
+                             now=db.utcnow(), instance=state.config().instance_path)
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from None
     session = db.session()
@@ -148,10 +148,15 @@ def restore_command(path: Path, replace: bool) -> None:
     current_app.config["SECRET_KEY"] = secrets.secret_key
     upgrade_database(db.engine())
     session = db.session()
-    report = audit.verify(session)
+    if not restored.had_head:
+        # A backup made before heads existed: the chain it holds is adopted as it is.
+        click.echo(_("This backup carries no audit head (an older version made it): the "
+                     "restored chain's end cannot be checked against one."), err=True)
+        report = audit.adopt_head(session)
+    else:
+        report = audit.verify(session)
     if not report.ok:
-        click.echo(_("Audit chain broken at entry %(seq)s (%(n)s entries before it verified).",
-                     seq=report.first_bad_seq, n=report.entries), err=True)
+        click.echo(_chain_problem(report), err=True)
         sys.exit(1)
     with db.transaction(session):
         audit.record(session, audit.CLI, "portal.restore", created=restored.created)
@@ -211,15 +216,50 @@ def staff_email(username: str, address: str) -> None:
         click.echo(_("%(name)s will receive no e-mail.", name=user.username))
 
 
+def _chain_problem(report: audit.ChainReport) -> str:
+    """What is wrong with the chain or its head, for the operator (#21, item 8)."""
+    head = report.head
+    if report.problem == "short" and head is not None:
+        return _("Audit chain is shorter than its head says: %(n)s entries, the head (kept "
+                 "outside the database) records %(count)s. Entries were deleted from the end.",
+                 n=report.entries, count=head.count)
+    if report.problem == "head-differs" and head is not None:
+        return _("Audit chain does not match its head: entry %(count)s is not the one the "
+                 "head records. The chain was replaced or rolled back.", count=head.count)
+    if report.problem == "head-damaged":
+        return _("The audit chain's head record %(file)s in the instance folder was altered "
+                 "or is damaged.", file=audit.HEAD_FILE)
+    if report.problem == "empty":
+        return _("Audit chain is empty, yet staff accounts exist: its entries were deleted.")
+    if report.problem == "head-missing":
+        return _("The audit chain's head record %(file)s is missing from the instance folder "
+                 "(%(n)s entries verified), so a cut tail cannot be detected. If this server "
+                 "is legitimately new, was just upgraded from a version without the head, or "
+                 "its instance folder was rebuilt, and you trust the chain as it is, run "
+                 "`flask --app wsgi audit verify --adopt-head`; otherwise restore the instance "
+                 "folder from a backup.", file=audit.HEAD_FILE, n=report.entries)
+    return _("Audit chain broken at entry %(seq)s (%(n)s entries before it verified).",
+             seq=report.first_bad_seq, n=report.entries)
+
+
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain; exit non-zero if any entry was changed, removed or reordered."""
+@click.option("--adopt-head", is_flag=True,
+              help="When only the head record is missing (a new server, or the first run "
+                   "after upgrading), write it for the chain as it is now.")
+def audit_verify(adopt_head: bool) -> None:
+    """Check the audit chain and its head; exit non-zero if any entry was changed, removed or
+    reordered, or the chain's end was cut."""
     _require_initialised()
-    report = audit.verify(db.session())
+    session = db.session()
+    with db.transaction(session):
+        audit.flush_held(session)  # reporter events of the hours that are over (#21, item 7)
+    report = audit.adopt_head(session) if adopt_head else audit.verify(session)
     if not report.ok:
-        click.echo(_("Audit chain broken at entry %(seq)s (%(n)s entries before it verified).",
-                     seq=report.first_bad_seq, n=report.entries), err=True)
+        click.echo(_chain_problem(report), err=True)
         sys.exit(1)
+    # Raise this server's head to the verified chain (entries other servers appended).
+    audit.write_head(state.config().instance_path, audit.Head(report.entries, report.last_mac),
+                     create=False)
     click.echo(_("Audit chain intact: %(n)s entries verified.", n=report.entries))
 
 

@@ -57,6 +57,26 @@ def random_bytes(n: int = KEY_BYTES) -> bytes:
     return secrets.token_bytes(n)
 
 
+# Random row ids (#21, item 7) lie in [2**40, 2**61): above every id an auto-increment handed
+# out before them, with room above for ids that follow a sibling's (`random_id_after`).
+_ID_LOW, _ID_HIGH, _ID_STEP = 2**40, 2**61, 2**24
+
+
+def random_id() -> int:
+    """A random row id: unlike an auto-increment, it says nothing of when the row was written
+    relative to any other (#21, item 7)."""
+    return _ID_LOW + secrets.randbelow(_ID_HIGH - _ID_LOW)
+
+
+def random_id_after(previous: int | None) -> int:
+    """A row id greater than `previous` (a sibling's, e.g. the newest entry of the same case)
+    by a random step, so siblings keep their order and nothing else: or a random id when there
+    is none, or it is an old auto-incremented one."""
+    if previous is None or previous < _ID_LOW:
+        return random_id()
+    return previous + 1 + secrets.randbelow(_ID_STEP)
+
+
 def random_token(n: int = 32) -> str:
     """A URL-safe random token (cookies, activation codes)."""
     return secrets.token_urlsafe(n)

@@ -198,6 +198,21 @@ class AuditEntry(Base):
     mac: Mapped[str] = mapped_column(String(64))
 
 
+class AuditPending(Base):
+    """A reporter event held until its hour is over (#21, item 7): then it joins the chain with
+    the others of that hour, in an order that says nothing of when in the hour each happened.
+    The id is random, so neither it nor SQLite's rowid tells the order of arrival."""
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                    primary_key=True, autoincrement=False)
+    hour: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+
 class CalendarOverride(Base):
     """A day whose working status differs from the base rule (import or manual override)."""
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from portal import audit, db
+from portal import audit, db, state
 from portal.models import AuditEntry
 
 
@@ -76,6 +77,12 @@ def test_concurrent_appends_never_fork_the_chain(app: Flask) -> None:
     # Every append landed, each exactly once, in one unbroken sequence.
     assert report.entries == len(seqs) >= 60
     assert seqs == list(range(1, len(seqs) + 1))
+    # The head outside the table (#21, item 8) ends where the chain ends, whatever the order
+    # in which the workers' commits wrote it.
+    with app.app_context():
+        head = audit.read_head(state.config(app).instance_path)
+    assert head is not None
+    assert head.count == len(seqs)
 
 
 def test_entries_carry_no_addresses(app: Flask, client, make_staff) -> None:
@@ -87,3 +94,111 @@ def test_entries_carry_no_addresses(app: Flask, client, make_staff) -> None:
             blob = f"{entry.actor} {entry.target} {entry.details}"
             assert "198.51.100.23" not in blob
             assert "AgentSmith" not in blob
+
+
+# --- the head outside the table (#21, item 8) ----------------------------------------------
+
+
+def _head_path(app: Flask) -> Path:
+    return state.config(app).instance_path / audit.HEAD_FILE
+
+
+def _cut(app: Flask, *, keep: int) -> None:
+    """What someone who can write the database does: delete every entry after the first `keep`."""
+    with app.app_context():
+        session = db.session()
+        with db.transaction(session):
+            session.execute(delete(AuditEntry).where(AuditEntry.seq > keep))
+
+
+def test_cutting_the_last_entry_is_caught(app: Flask, runner: FlaskCliRunner) -> None:
+    _append(app, 5)
+    _cut(app, keep=4)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "4" in result.output
+    assert "5" in result.output
+    assert "短于" in result.output  # shorter than the head says
+
+
+def test_cutting_the_whole_chain_is_caught(app: Flask, runner: FlaskCliRunner) -> None:
+    _append(app, 3)
+    _cut(app, keep=0)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "已验证 0 条" not in result.output
+    assert "短于" in result.output
+
+
+def test_an_empty_chain_beside_staff_accounts_is_caught_without_a_head(
+        app: Flask, runner: FlaskCliRunner, make_staff) -> None:
+    make_staff("quinn", "supervisor")
+    _cut(app, keep=0)
+    _head_path(app).unlink()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "为空" in result.output
+
+
+def test_a_missing_head_is_caught_and_can_be_adopted_on_purpose(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    _append(app, 3)
+    _head_path(app).unlink()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "缺少" in result.output
+    assert "--adopt-head" in result.output
+    # Appending does not quietly make a new head over a chain it did not see start.
+    _append(app, 1)
+    assert not _head_path(app).exists()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 1
+    # The operator, having decided this server is legitimately new, adopts the chain as it is.
+    result = runner.invoke(args=["audit", "verify", "--adopt-head"])
+    assert result.exit_code == 0, result.output
+    assert _head_path(app).stat().st_mode & 0o777 == 0o600
+    _cut(app, keep=3)
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 1
+
+
+def test_a_head_of_another_chain_or_edited_without_the_key_is_caught(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    _append(app, 3)
+    path = _head_path(app)
+    good = json.loads(path.read_text())
+    # Edited without the key: its own MAC no longer verifies.
+    path.write_text(json.dumps({**good, "count": 2}))
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "头记录" in result.output
+    # A well-formed head (made with the key) whose last MAC is not this chain's.
+    with app.app_context():
+        audit.write_head(state.config(app).instance_path,
+                         audit.Head(3, "00" * 32), force=True)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "不符" in result.output
+
+
+def test_the_head_never_goes_backwards(app: Flask) -> None:
+    _append(app, 4)
+    instance = state.config(app).instance_path
+    with app.app_context():
+        head = audit.read_head(instance)
+        assert head is not None
+        assert head.count == 4
+        # A late writer (a worker whose commit landed before a newer one's) cannot lower it.
+        audit.write_head(instance, audit.Head(2, "ab" * 32))
+        assert audit.read_head(instance) == head
+
+
+def test_a_rolled_back_append_does_not_advance_the_head(app: Flask) -> None:
+    _append(app, 2)
+    with app.app_context():
+        session = db.session()
+        session.begin()
+        audit.record(session, audit.Actor("tester"), "test.event", "x")
+        session.rollback()
+        head = audit.read_head(state.config(app).instance_path)
+        assert head is not None
+        assert head.count == 2
+        assert audit.verify(session).ok

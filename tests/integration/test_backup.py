@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.engine import make_url
 
 from application import create_app
 from casework.models import Case, EvidenceFile
-from portal import db, state
+from portal import audit, db, state
 from portal.config import SECRET_NAMES
+from portal.models import AuditEntry
 from tests.conftest import AuthActions, StaffMember
 from tests.intake_support import Desk, make_desk, open_reporter, post_report, receipt_of
 
@@ -203,3 +204,66 @@ def test_restore_refuses_what_is_not_a_backup(app: Flask, tmp_path: Path, junk: 
     code, out = _invoke(app, "portal", "restore", str(path), stdin=BACKUP_PASSPHRASE + "\n")
     assert code != 0
     assert "Traceback" not in out
+
+
+def test_the_backup_carries_the_audit_head_and_restore_puts_it_back(
+        app: Flask, make_staff, tmp_path: Path) -> None:
+    """#21, item 8: the head outside the database travels with the backup."""
+    desk = make_desk(app, make_staff)
+    _file_reports(desk, 1)
+    instance = state.config(app).instance_path
+    head_file = instance / audit.HEAD_FILE
+    archive = tmp_path / "b.tar"
+    code, out = _invoke(app, "portal", "backup", str(archive), stdin=BACKUP_PASSPHRASE + "\n")
+    assert code == 0, out
+    with tarfile.open(archive) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    with app.app_context():
+        backed_up = audit.head_of_document(manifest["audit_head"])
+        assert backed_up.count > 0
+    # The living portal goes on (its head moves past the backup's), then is restored over.
+    make_staff("later", "supervisor")
+    code, out = _invoke(app, "portal", "restore", "--replace", str(archive),
+                        stdin=BACKUP_PASSPHRASE + "\n")
+    assert code == 0, out
+    state.engine(app).dispose()
+    restored = create_app(state.config(app))
+    with restored.app_context():
+        head = audit.read_head(instance)
+        # The backup's head, then the restore's own entry.
+        assert head is not None
+        assert head.count == backed_up.count + 1
+    assert head_file.stat().st_mode & 0o777 == 0o600
+    code, out = _invoke(restored, "audit", "verify")
+    assert code == 0, out
+    # The restored head still guards the restored chain's end.
+    with restored.app_context():
+        session = db.session()
+        with db.transaction(session):
+            session.execute(delete(AuditEntry).where(AuditEntry.seq > backed_up.count))
+    code, out = _invoke(restored, "audit", "verify")
+    assert code == 1, out
+    assert "短于" in out
+    state.engine(restored).dispose()
+
+
+def test_a_backup_restored_without_its_head_file_is_refused(
+        app: Flask, make_staff, tmp_path: Path) -> None:
+    """A backup holds the head: restoring the database but losing the instance's head (an
+    attacker who swaps in a shortened dump keeps nothing) fails `audit verify` loudly."""
+    desk = make_desk(app, make_staff)
+    _file_reports(desk, 1)
+    archive = tmp_path / "b.tar"
+    code, out = _invoke(app, "portal", "backup", str(archive), stdin=BACKUP_PASSPHRASE + "\n")
+    assert code == 0, out
+    _destroy(app)
+    bare = create_app(state.config(app))
+    code, out = _invoke(bare, "portal", "restore", str(archive), stdin=BACKUP_PASSPHRASE + "\n")
+    assert code == 0, out
+    (state.config(app).instance_path / audit.HEAD_FILE).unlink()
+    state.engine(bare).dispose()
+    restored = create_app(state.config(app))
+    code, out = _invoke(restored, "audit", "verify")
+    assert code == 1, out
+    assert "--adopt-head" in out
+    state.engine(restored).dispose()

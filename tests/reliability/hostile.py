@@ -532,7 +532,9 @@ CONSISTENCY = " UNION ALL ".join([
        WHERE NOT EXISTS (SELECT 1 FROM case_deadline d WHERE d.case_id = c.id)""",
     """SELECT 'case ' || c.case_no || ' was never audited as filed' FROM "case" c
        WHERE NOT EXISTS (SELECT 1 FROM audit_entry a WHERE a.target = c.case_no
-                         AND a.action IN ('case.filed', 'case.registered'))""",
+                         AND a.action IN ('case.filed', 'case.registered'))
+         AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.target = c.case_no
+                         AND p.action = 'case.filed')""",
     """SELECT 'case ' || c.case_no || ' counts replies it does not have' FROM "case" c
        WHERE NOT c.purged AND c.unread_replies > (SELECT count(*) FROM case_entry e
              WHERE e.case_id = c.id AND e.kind = 'reporter_message')""",

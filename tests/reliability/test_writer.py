@@ -336,9 +336,11 @@ def _verify(app: Flask) -> tuple[int, str]:
 
 def test_edited_audit_rows_are_caught_even_with_recomputed_hashes(base: Office) -> None:
     app = base.app
-    _file(base, "discipline", "AUDIT")  # a few more real entries: a filing, logins, grants
+    # A few more real entries: logins, grants (the filing's own event waits for its hour to
+    # end before it joins the chain, #21.7).
+    _file(base, "discipline", "AUDIT")
     original = _audit_rows(app)
-    assert len(original) >= 8
+    assert len(original) >= 5
     assert _verify(app)[0] == 0
     k = len(original) // 2  # the attacked entry (0-based); its seq is k + 1
 
