@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-all-days test-browser test-reliability soak bench lint typecheck translations install install-test clean lock lock-check
+.PHONY: run test test-all-days test-browser test-reliability soak bench lint typecheck translations install install-test clean lock lock-check scan
 
 # Installs come from the hash-pinned lock (docs/dependencies.md) with nothing but pip: every
 # file pip downloads must match a hash in requirements/*.txt. requirements/build.txt (setuptools)
@@ -120,6 +120,19 @@ soak: install-test
 bench: install-test
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/bench.py $(if $(QUICK),--quick)
+
+# The outside check (#21): wapiti and sqlmap against a throw-away instance with the demo data,
+# bounded in time; fails on a finding of medium level or above (docs/testing.md, "The outside
+# check"). The tools live in their own virtualenv, hash-pinned in requirements/scan.txt (from
+# requirements/scan.in), never in the project's lock or its runtime.
+SCAN_VENV := .venv-scan
+$(SCAN_VENV)/.installed: requirements/scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --require-hashes -r requirements/scan.txt
+	touch $@
+
+scan: install $(SCAN_VENV)/.installed
+	$(BIN)/python tools/scan.py
 
 lint: install-test
 	$(BIN)/ruff check .

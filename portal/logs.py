@@ -6,12 +6,16 @@ import logging
 import re
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 
 from portal import state
+from portal.constants import ROOT
 
 # IPv4 and bracketed/bare IPv6 addresses as they appear in server log lines.
 _IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
@@ -90,15 +94,16 @@ class HourlyCounts:
         # `message` takes the count, the kind and the hour (as "%Y-%m-%d %H:00").
         self._logger = logger
         self._message = message
-        self._counts: Counter[tuple[int, str]] = Counter()
+        self._counts: Counter[tuple[int, str, str]] = Counter()
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
 
-    def add(self, kind: str) -> None:
-        """Count one event of this kind in the current hour."""
+    def add(self, kind: str, message: str | None = None) -> None:
+        """Count one event of this kind in the current hour; `message` words its line (the
+        one given at construction by default)."""
         now = time.time()
         with self._lock:
-            self._counts[(int(now) // self.HOUR * self.HOUR, kind)] += 1
+            self._counts[(int(now) // self.HOUR * self.HOUR, message or self._message, kind)] += 1
             self._schedule(now)
 
     def flush(self) -> None:
@@ -107,12 +112,12 @@ class HourlyCounts:
         current = int(now) // self.HOUR * self.HOUR
         with self._lock:
             done = sorted(key for key in self._counts if key[0] < current)
-            lines = [(hour, kind, self._counts.pop((hour, kind))) for hour, kind in done]
+            lines = [(key, self._counts.pop(key)) for key in done]
             self._timer = None
             if self._counts:
                 self._schedule(now)
-        for hour, kind, count in lines:
-            self._emit(hour, kind, count)
+        for (hour, message, kind), count in lines:
+            self._emit(hour, message, kind, count)
 
     def _schedule(self, now: float) -> None:
         if self._timer is None:
@@ -121,14 +126,60 @@ class HourlyCounts:
             self._timer.daemon = True
             self._timer.start()
 
-    def _emit(self, hour: int, kind: str, count: int) -> None:
+    def _emit(self, hour: int, message: str, kind: str, count: int) -> None:
         if not self._logger.isEnabledFor(logging.WARNING):
             return
         stamp = time.strftime("%Y-%m-%d %H:00", time.localtime(hour))
         record = self._logger.makeRecord(self._logger.name, logging.WARNING, __file__, 0,
-                                         self._message, (count, kind, stamp), None)
+                                         message, (count, kind, stamp), None)
         record.created, record.msecs = float(hour), 0.0
         self._logger.handle(record)
+
+
+# An unhandled error's line on the reporter's pages, sent at the end of its hour.
+REPORTER_ERROR = "unhandled error %d times on the reporter's pages (%s) in the hour from %s"
+
+
+class ReporterErrors(logging.Filter):
+    """Keeps errors of the reporter's pages out of the application's log at the moment they
+    happen: a record that carries an exception (the error handler's "unhandled …", Flask's own
+    "Exception on /report [POST]") is dropped during a request to a reporter's page and counted
+    in the app's hourly counts by the exception's type and the place that raised it.
+
+    Its time would date a filing; its path, its message and the traceback's source lines may
+    carry what was sent (the exception's message is never kept). The operator learns what
+    failed and where, to the hour, and reproduces it from there.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or not has_request_context() \
+                or not is_reporter_path(request.path):
+            return True
+        exc = record.exc_info[1]
+        if exc is None:
+            return True
+        state.hourly_counts().add(f"{type(exc).__name__} at {_raised_at(exc.__traceback__)}",
+                                  REPORTER_ERROR)
+        return False
+
+
+def _raised_at(tb: TracebackType | None) -> str:
+    """The innermost frame of the project's own code in a traceback ("intake/service.py:120 in
+    file_report"), or else the innermost frame's file name, line and function."""
+    frames = traceback.extract_tb(tb)
+    if not frames:
+        return "?"
+    ours = [f for f in frames if _project_file(f.filename)]
+    frame = (ours or frames)[-1]
+    path = Path(frame.filename)
+    name = path.relative_to(ROOT).as_posix() if ours else path.name
+    return f"{name}:{frame.lineno} in {frame.name}"
+
+
+def _project_file(filename: str) -> bool:
+    path = Path(filename)
+    return path.is_relative_to(ROOT) and not any(
+        part.startswith(".venv") or part == "site-packages" for part in path.parts)
 
 
 class RateLimitStoreState(logging.Filter):
@@ -167,9 +218,12 @@ def _install_limiter_logging() -> None:
 
 def init_app(app: Flask) -> None:
     """Redact the app's, werkzeug's (development server) and the root logger's output; give
-    the app its hourly counts of the reporter's pages' database failures."""
+    the app its hourly counts of the reporter's pages' database failures and unhandled
+    errors."""
     for logger in (app.logger, logging.getLogger("werkzeug"), logging.getLogger()):
         install(logger)
+    if not any(isinstance(f, ReporterErrors) for f in app.logger.filters):
+        app.logger.addFilter(ReporterErrors())
     _install_limiter_logging()
     state.set_hourly_counts(app, HourlyCounts(
         app.logger, "database unavailable %d times on the reporter's pages (%s) in the hour "

@@ -12,14 +12,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import time_machine
+from flask import Flask
 from flask.logging import default_handler
 from flask.testing import FlaskClient
 
 from application import create_app
+from intake import service as intake_service
 from portal import logs, state
 from portal.config import InstanceSecrets
 from portal.constants import ROOT
@@ -152,3 +156,99 @@ def test_database_failure_on_reporter_pages_logs_no_time_finer_than_the_hour(
     assert status == 503
     assert "database unavailable (OperationalError) on " in out.getvalue()
     state.engine(app).dispose()
+
+
+# --- unhandled errors on the reporter's pages -------------------------------------------------
+
+# What the tests below send and what the failing code puts in its exception: neither may be
+# logged (the exception's message is request data as much as the form is).
+_RECEIPT = "2468 1357 9024 6813 5792"
+_SECRET = "report-content-that-must-never-be-logged"
+
+
+@pytest.mark.parametrize("formatter", [logging.Formatter(logs.FORMAT), default_handler.formatter],
+                         ids=["portal-format", "flask-format"])
+def test_unhandled_error_on_reporter_pages_logs_only_an_hourly_count(
+        make_app: Callable[..., Flask], formatter: logging.Formatter | None,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        request: pytest.FixtureRequest) -> None:
+    clock: time_machine.Traveller = request.getfixturevalue("_pinned_clock")
+    clock.move_to(dt.datetime(2026, 11, 4, 2, 37, 41, 512000, tzinfo=dt.UTC))
+    app = make_app()
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    app.logger.addHandler(handler)
+    caplog.set_level(logging.WARNING)  # every warning and error that reaches the root
+    client = app.test_client()
+    token = _token(client)
+
+    def broken(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError(f"{_SECRET} {args[1:]} {kwargs}")
+
+    monkeypatch.setattr(intake_service, "open_session", broken)
+    monkeypatch.setattr(intake_service, "report_choices", broken)
+    answers = [client.post("/report/check", data={"csrf_token": token, "receipt": _RECEIPT},
+                           environ_base={"REMOTE_ADDR": "192.0.2.44"}).status_code,
+               client.get(f"/report?notice={_SECRET}",
+                          environ_base={"REMOTE_ADDR": "192.0.2.44"}).status_code]
+    assert answers == [500, 500]
+    # Nothing at the moment of the failures: no line, no traceback, in any handler…
+    assert out.getvalue() == ""
+    assert caplog.records == []
+    # …only, once the hour is over, a count per kind and place, dated to the hour's start.
+    clock.shift(dt.timedelta(hours=1))
+    state.hourly_counts(app).flush()
+    assert len(caplog.records) == 1, caplog.records  # what propagates to the root logger
+    (record,) = caplog.records
+    assert record.created % 3600 == 0
+    assert record.msecs == 0
+    assert record.exc_info is None
+    for text in (out.getvalue(), caplog.text):
+        # One line per type and place (file, line, function) where it was raised: both here.
+        (line,) = text.splitlines()
+        assert "unhandled error 2 times on the reporter's pages (RuntimeError at " in line, text
+        assert re.search(r"tests/integration/test_server_logs\.py:\d+ in broken\)", line), text
+        for leak in (_SECRET, "2468", "192.0.2.44", "127.0.0.1", "/report", "intake.",
+                     "Traceback", "csrf"):
+            assert leak not in text, (leak, text)
+        assert not _FINE_TIME.search(text), text
+
+
+def test_unhandled_error_on_staff_pages_is_logged_at_once(
+        app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from portal import auth_views
+
+    def broken(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("staff-side failure")
+
+    monkeypatch.setattr(auth_views, "render_template", broken)
+    caplog.set_level(logging.ERROR)
+    assert app.test_client().get("/staff/login").status_code == 500
+    (record,) = caplog.records
+    assert record.exc_info is not None  # the traceback, for the operator
+    assert "unhandled RuntimeError on auth.login" in record.getMessage()
+
+
+def test_flask_own_exception_line_on_reporter_pages_is_counted_too(
+        app: Flask, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> None:
+    # Flask writes "Exception on /report/check [POST]" and the traceback itself when the error
+    # handler fails in turn (outside the test mode, which re-raises instead).
+    clock: time_machine.Traveller = request.getfixturevalue("_pinned_clock")
+    caplog.set_level(logging.WARNING)
+    for path in ("/report/check", "/staff/login"):
+        with app.test_request_context(path, method="POST", data={"receipt": _RECEIPT}):
+            try:
+                raise KeyError(_SECRET)
+            except KeyError:
+                app.log_exception(sys.exc_info())
+    (staff,) = caplog.records  # the staff page's line, at once
+    assert "Exception on /staff/login [POST]" in staff.getMessage()
+    caplog.clear()
+    clock.shift(dt.timedelta(hours=1))
+    state.hourly_counts(app).flush()
+    (line,) = caplog.text.splitlines()
+    assert "unhandled error 1 times on the reporter's pages (KeyError at " in line, line
+    assert "test_server_logs.py" in line
+    assert _SECRET not in line
+    assert "/report" not in line

@@ -123,3 +123,30 @@ def test_hourly_counts_wait_for_the_end_of_the_hour(request: pytest.FixtureReque
     assert record.msecs == 0
     assert counts._timer is None  # nothing left to count
     timer.cancel()
+
+
+def test_hourly_counts_word_each_kind_of_event_its_own_way(
+        request: pytest.FixtureRequest) -> None:
+    clock: time_machine.Traveller = request.getfixturevalue("_pinned_clock")
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tests.hourly.kinds")
+    logger.addHandler(Collect())
+    counts = HourlyCounts(logger, "%d × database %s in the hour from %s")
+    counts.add("OperationalError")
+    counts.add("KeyError at intake/views.py:12 in report", "%d × unhandled %s in the hour from %s")
+    counts.add("OperationalError")
+    timer = counts._timer
+    assert timer is not None
+    clock.shift(dt.timedelta(hours=1))
+    counts.flush()
+    timer.cancel()
+    assert sorted(r.getMessage().rsplit(" in the hour", 1)[0] for r in records) == [
+        "1 × unhandled KeyError at intake/views.py:12 in report",
+        "2 × database OperationalError",
+    ]
+    assert counts._timer is None
