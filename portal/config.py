@@ -88,6 +88,10 @@ class Config:
     reporter_idle_minutes: int = 30
     # Images above this many pixels are refused (decompression bombs).
     max_image_pixels: int = 60_000_000
+    # Requests with a body (uploads, forms) one app-server process reads at once; more are
+    # answered 503 "busy" before their body is read. Below gunicorn's `threads` (16), so slow
+    # senders can never take every thread from the pages (#21, item 4).
+    body_readers_per_process: int = 8
     # Minimum publicity period in working days (never below 5, 条例 第四十二条).
     publicity_min_working_days: int = 5
     # Objection channels printed on every notice (defaults for new notices).
@@ -127,6 +131,8 @@ class Config:
             raise ConfigError("PORTAL_DEFAULT_LANGUAGE must be zh or en")
         if self.smtp_security not in ("starttls", "tls", "none"):
             raise ConfigError("PORTAL_SMTP_SECURITY must be starttls, tls or none")
+        if self.body_readers_per_process < 1:
+            raise ConfigError("PORTAL_BODY_READERS_PER_PROCESS must be at least 1")
         if self.publicity_min_working_days < 5:
             raise ConfigError("PORTAL_PUBLICITY_MIN_WORKING_DAYS is never below 5")
 
