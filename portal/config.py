@@ -102,6 +102,10 @@ class Config:
     # ceiling, because native code solves a token in milliseconds.
     pow_bits: int = 16
     pow_ceiling: str = "3000 per hour"
+    # Uncached renders of the archive search (and the API's archive pages) by everyone
+    # together: a fixed-window count in the limiter's store, no address involved. Beyond it,
+    # "busy, try again in a minute" (429); cached pages keep answering (#21, item 13).
+    search_ceiling: str = "600 per minute"
     # A reporter session ends after this idle time, and when the browser closes.
     reporter_idle_minutes: int = 30
     # Images above this many pixels are refused (decompression bombs).

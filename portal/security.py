@@ -49,8 +49,13 @@ BUSY_MESSAGE = _l("Too many people are using the portal right now. Nothing you s
 def busy(status: int) -> Response:
     """The "busy, try again in a minute" page (503, or 429 for a ceiling), with Retry-After.
     Rendered without reading the request's body, in the page language."""
-    html = render_template("error.html", code=status, title=BUSY_TITLE, message=BUSY_MESSAGE)
-    response = Response(html, status=status, mimetype="text/html")
+    if request.path.startswith("/api/"):
+        response = jsonify(error=str(BUSY_TITLE), status=status)
+        response.status_code = status
+    else:
+        html = render_template("error.html", code=status, title=BUSY_TITLE,
+                               message=BUSY_MESSAGE)
+        response = Response(html, status=status, mimetype="text/html")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
