@@ -9,9 +9,25 @@ import multiprocessing
 # Override on the command line: -b ADDRESS, -w WORKERS.
 bind = "127.0.0.1:8000"
 workers = multiprocessing.cpu_count() * 2 + 1
-worker_class = "sync"
-timeout = 120  # uploads of several evidence files over slow links (Tor)
+# Threads, not one request per process: a report's body streams in as slowly as its sender
+# sends it (nginx does not buffer it to disk, docs/deployment.md), and with sync workers a few
+# slow senders held every worker (#21, item 4). Each worker reads at most
+# PORTAL_BODY_READERS_PER_PROCESS bodies at once (8, half its threads) and answers further
+# POSTs "busy, try again" at once, so the other threads always serve pages.
+worker_class = "gthread"
+threads = 16
+# With gthread this is the worker's heartbeat, not a bound on a request: a long upload over
+# Tor is not cut, a hung worker is still replaced.
+timeout = 30
 graceful_timeout = 30
+# No keep-alive: nginx opens a connection per request (proxy_http_version 1.1 without an
+# upstream keepalive pool), and a POST refused before its body was read is closed at once
+# instead of holding a thread for gunicorn's drain of the unread body.
+keepalive = 0
+# Header sizes (gunicorn's defaults, stated): nginx has read the headers before passing them on.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
 max_requests = 2000
 max_requests_jitter = 200
 logger_class = "portal.gunicorn_logging.RedactingLogger"

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SECRET_NAMES = ("secret_key", "receipt_pepper", "pubkey_mac_key", "audit_mac_key")
 
@@ -30,6 +31,23 @@ def _bool(value: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"not a boolean: {value!r}")
+
+
+def check_public_url(url: str) -> None:
+    """Refuse an address that is not scheme://host[:port] (http or https, a host name or an
+    IPv4 address, no user, path, query or fragment)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"PORTAL_PUBLIC_URL / PORTAL_EXTRA_PUBLIC_URLS: {url!r}: {exc}") from exc
+    host = parts.hostname or ""
+    if (parts.scheme not in ("http", "https") or not host or "[" in parts.netloc
+            or parts.username is not None or parts.path not in ("", "/") or parts.query
+            or parts.fragment or port == 0):
+        raise ConfigError(
+            f"PORTAL_PUBLIC_URL / PORTAL_EXTRA_PUBLIC_URLS: {url!r} is not "
+            "http(s)://host[:port]")
 
 
 @dataclass(frozen=True)
@@ -86,10 +104,18 @@ class Config:
     # ceiling, because native code solves a token in milliseconds.
     pow_bits: int = 16
     pow_ceiling: str = "3000 per hour"
+    # Uncached renders of the archive search (and the API's archive pages) by everyone
+    # together: a fixed-window count in the limiter's store, no address involved. Beyond it,
+    # "busy, try again in a minute" (429); cached pages keep answering (#21, item 13).
+    search_ceiling: str = "600 per minute"
     # A reporter session ends after this idle time, and when the browser closes.
     reporter_idle_minutes: int = 30
     # Images above this many pixels are refused (decompression bombs).
     max_image_pixels: int = 60_000_000
+    # Requests with a body (uploads, forms) one app-server process reads at once; more are
+    # answered 503 "busy" before their body is read. Below gunicorn's `threads` (16), so slow
+    # senders can never take every thread from the pages (#21, item 4).
+    body_readers_per_process: int = 8
     # Minimum publicity period in working days (never below 5, 条例 第四十二条).
     publicity_min_working_days: int = 5
     # Objection channels printed on every notice (defaults for new notices).
@@ -112,8 +138,15 @@ class Config:
     smtp_password: str = ""
     smtp_from: str = ""
     smtp_timeout_seconds: int = 10
-    # Link printed in e-mails (never a case number or content); empty: no link.
+    # The site's address: scheme, host, optional port, no path (https://jubao.example.gov.cn).
+    # Absolute links (feed, API, the login link in e-mails) are built from it, never from the
+    # request, and requests for any other host are refused (#21, item 10). Required in
+    # production; empty only in development and tests (cookies not Secure), where loopback
+    # names (localhost, 127.0.0.1, [::1]) are served and links follow them.
     public_url: str = ""
+    # Further addresses of the same site, comma-separated (the onion service,
+    # http://<name>.onion): their hosts are served too, with links to that address.
+    extra_public_urls: str = ""
     # Public pages re-read the published data's and the calendar's revisions at most this
     # often per worker (their cache key); a publication shows within this time, while
     # browsers and proxies may keep a public page for 60 s anyway. 0: read on every request.
@@ -129,8 +162,18 @@ class Config:
             raise ConfigError("PORTAL_DEFAULT_LANGUAGE must be zh or en")
         if self.smtp_security not in ("starttls", "tls", "none"):
             raise ConfigError("PORTAL_SMTP_SECURITY must be starttls, tls or none")
+        for url in self.public_urls:
+            check_public_url(url)
+        if self.body_readers_per_process < 1:
+            raise ConfigError("PORTAL_BODY_READERS_PER_PROCESS must be at least 1")
         if self.publicity_min_working_days < 5:
             raise ConfigError("PORTAL_PUBLICITY_MIN_WORKING_DAYS is never below 5")
+
+    @property
+    def public_urls(self) -> tuple[str, ...]:
+        """PORTAL_PUBLIC_URL then PORTAL_EXTRA_PUBLIC_URLS, without a trailing slash."""
+        extra = [u.strip() for u in self.extra_public_urls.split(",") if u.strip()]
+        return tuple(u.rstrip("/") for u in (self.public_url, *extra) if u)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:

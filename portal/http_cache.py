@@ -12,7 +12,9 @@ Two requests with the same key get the same bytes, so
 Views that serve such pages are marked `@shared_page`. Requests for them open no session (a
 cookie the browser sends is not even parsed; base.html leaves out flashed messages, which
 belong to one visitor) and skip the per-client rate limits (they cost a cache lookup; a flood
-is the reverse proxy's to limit, see docs/deployment.md).
+is the reverse proxy's to limit, see docs/deployment.md). Pages whose key space a visitor
+can grow at will (archive searches) pass a `ceiling`: their fresh renders meet an
+installation-wide count (portal.ratelimit.under_ceiling), which holds behind Tor too.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal import clock, state
-from portal.security import PUBLIC_CACHE_FLAG
+from portal.security import PUBLIC_CACHE_FLAG, busy
 
 # Browsers and proxies may keep a public page this long before asking again (cheaply: 304).
 MAX_AGE_SECONDS = 60
@@ -182,9 +184,14 @@ def cacheable(
     changed_at: dt.datetime | None,
     render: Render,
     mimetype: str = "text/html",
+    ceiling: Callable[[], bool] | None = None,
 ) -> BaseResponse:
     """Answer 304 if the client holds this representation, else the cached or a fresh render,
     with validators. `render` returns None when the page does not exist (a 404, cached too).
+
+    `ceiling`, when given, is asked before a fresh render (never for a 304 or a cached page):
+    when it answers False, the installation's allowance of such renders is spent and the
+    answer is the "busy, try again in a minute" page (429, Retry-After, not cached).
 
     The key must contain everything the page depends on (revision, local date, language,
     host, query), so a page never goes stale: "N working days left" changes at local midnight.
@@ -205,6 +212,8 @@ def cacheable(
         cache = render_cache()
         entry = cache.get(etag)
         if entry is None:
+            if ceiling is not None and not ceiling():
+                return busy(429)
             entry = _render(render, mimetype)
             cache.put(etag, entry)
         if not entry.found:

@@ -16,8 +16,9 @@ import time
 
 import redis
 from flask import Flask
-from limits import parse_many
-from limits.storage import RedisStorage, Storage
+from limits import parse, parse_many
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
 
 from portal import crypto
 from portal.config import Config
@@ -35,6 +36,28 @@ _LIMIT_SETTINGS = (
 # flask-limiter counts in each process's memory anyway).
 _local_keys: dict[int, bytes] = {}
 _local_lock = threading.Lock()
+
+
+# Installation-wide ceilings on costly work (#21, item 13): one fixed-window count per name,
+# no client key at all. While the shared store is unreachable, each process counts alone.
+CEILING_NAMESPACE = "portal-ceiling"
+_local_ceilings = MemoryStorage()
+
+
+def under_ceiling(storage: Storage, limit: str, name: str) -> bool:
+    """Count one unit of work against the installation's ceiling `limit` ("600 per minute")
+    under `name`; False when the window's allowance is spent (the work must not be done)."""
+    item = parse(limit)
+    try:
+        return FixedWindowRateLimiter(storage).hit(item, CEILING_NAMESPACE, name)
+    except (redis.RedisError, OSError):
+        return FixedWindowRateLimiter(_local_ceilings).hit(item, CEILING_NAMESPACE, name)
+
+
+def clear_ceiling(storage: Storage, limit: str, name: str) -> None:
+    """Start the ceiling's count afresh (tests)."""
+    FixedWindowRateLimiter(storage).clear(parse(limit), CEILING_NAMESPACE, name)
+    FixedWindowRateLimiter(_local_ceilings).clear(parse(limit), CEILING_NAMESPACE, name)
 
 
 class PersistentStore(RuntimeError):

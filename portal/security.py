@@ -1,10 +1,24 @@
-"""Security headers on every response (DESIGN.md, "Web hardening")."""
+"""Security headers on every response (DESIGN.md, "Web hardening"), a bound on the request
+bodies one process reads at once, and the "busy, try again" page."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+import contextlib
+import re
+import socket
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from portal import state
+from portal.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CSP = "; ".join(
     [
@@ -25,9 +39,139 @@ CSP = "; ".join(
 PUBLIC_CACHE_FLAG = "portal_public_cache"
 
 
+# How long a refused client is asked to wait (Retry-After, and the page says "a minute").
+RETRY_AFTER_SECONDS = 60
+BUSY_TITLE = _l("The portal is busy")
+BUSY_MESSAGE = _l("Too many people are using the portal right now. Nothing you sent was kept. "
+                  "Please try again in a minute.")
+
+
+def busy(status: int) -> Response:
+    """The "busy, try again in a minute" page (503, or 429 for a ceiling), with Retry-After.
+    Rendered without reading the request's body, in the page language."""
+    if request.path.startswith("/api/"):
+        response = jsonify(error=str(BUSY_TITLE), status=status)
+        response.status_code = status
+    else:
+        html = render_template("error.html", code=status, title=BUSY_TITLE,
+                               message=BUSY_MESSAGE)
+        response = Response(html, status=status, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+BAD_HOST_TITLE = _l("This address is not served here")
+BAD_HOST_MESSAGE = _l("The address you used is not one of this portal's. Please open the "
+                      "portal at its official address.")
+# Development and tests (no PORTAL_PUBLIC_URL): only these names are served.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_HOST = re.compile(r"(?P<name>[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+_BAD_HOST = "portal.bad_host"
+
+
+class HostGuard:
+    """WSGI middleware, outermost: the request's host decides nothing (#21, item 10).
+
+    A request for a configured address (PORTAL_PUBLIC_URL, PORTAL_EXTRA_PUBLIC_URLS) gets that
+    address's host, port and scheme in its environment, whatever the port in its Host header
+    or its X-Forwarded-Proto said, so every absolute link (`url_for(..., _external=True)`) and
+    every public page's cache key names the configured address. X-Forwarded-Host is never
+    read (ProxyFix is set up without `x_host`). Any other host is marked, given a configured
+    one, and answered with the 400 page by `_refuse_bad_host`. Without a configured address
+    (development, tests) loopback names are served as they came.
+    """
+
+    def __init__(self, app: WSGIApplication, urls: Iterable[str]) -> None:
+        self.app = app
+        self.sites: dict[str, tuple[str, str]] = {}  # host name → (scheme, netloc)
+        for url in urls:
+            parts = urlsplit(url)
+            self.sites.setdefault(parts.hostname or "", (parts.scheme, parts.netloc.lower()))
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        raw = str(environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "").lower()
+        found = _HOST.fullmatch(raw)
+        name = found["name"].rstrip(".") if found else ""
+        if found and found["port"] and not 0 < int(found["port"]) < 65536:
+            name = ""
+        if self.sites:
+            site = self.sites.get(name)
+            if site is None:
+                environ[_BAD_HOST] = True
+                site = next(iter(self.sites.values()))
+            scheme, netloc = site
+            environ["HTTP_HOST"] = netloc
+            environ["wsgi.url_scheme"] = scheme
+            if "HTTP_X_FORWARDED_PROTO" in environ:
+                environ["HTTP_X_FORWARDED_PROTO"] = scheme  # ProxyFix would set it again
+        elif name not in LOOPBACK_HOSTS:
+            environ[_BAD_HOST] = True
+            environ["HTTP_HOST"] = "localhost"
+        return self.app(environ, start_response)
+
+
+def _bad_host_page() -> Response:
+    if request.path.startswith("/api/"):
+        response = jsonify(error=str(BAD_HOST_TITLE), status=400)
+        response.status_code = 400
+        return response
+    html = render_template("error.html", code=400, title=BAD_HOST_TITLE,
+                           message=BAD_HOST_MESSAGE)
+    return Response(html, status=400, mimetype="text/html")
+
+
+def _check_public_url(config: Config) -> None:
+    if not config.public_url and config.secure_cookies and not config.testing:
+        raise ConfigError(
+            "PORTAL_PUBLIC_URL is required (the site's address, e.g. "
+            "https://jubao.example.gov.cn): links are built from it, never from the request")
+
+
+def _has_body(method: str) -> bool:
+    return method not in ("GET", "HEAD", "OPTIONS") and (
+        bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", ""))
+
+
 def init_app(app: Flask) -> None:
-    """Install the after-request hook that hardens every response."""
-    secure = state.config(app).secure_cookies
+    """Install the host guard, the body-reader bound and the after-request hook that
+    hardens every response."""
+    config = state.config(app)
+    secure = config.secure_cookies
+    _check_public_url(config)
+    app.wsgi_app = HostGuard(app.wsgi_app, config.public_urls)  # type: ignore[method-assign]
+    if config.public_urls:
+        # Flask's own check as a second line: after the guard, only these names arrive.
+        app.config["TRUSTED_HOSTS"] = [urlsplit(u).hostname for u in config.public_urls]
+
+    @app.before_request
+    def _refuse_bad_host() -> Response | None:
+        return _bad_host_page() if request.environ.get(_BAD_HOST) else None
+    # A body arrives as slowly as its sender sends it (nginx streams uploads): each one holds
+    # a gunicorn thread while it is read. Claimed before anything reads the body (CSRF,
+    # forms); released when the request ends. Per process, like gunicorn's threads.
+    body_slots = threading.BoundedSemaphore(state.config(app).body_readers_per_process)
+
+    @app.before_request
+    def _claim_body_slot() -> Response | None:
+        if not _has_body(request.method):
+            return None
+        if not body_slots.acquire(blocking=False):
+            # The body stays unread. gunicorn lingers on closing a connection with unread
+            # bytes (up to 2 s in its main loop) for a sender that keeps sending: stop
+            # reading now, so the refusal costs no thread and no wait.
+            sock = request.environ.get("gunicorn.socket")
+            if isinstance(sock, socket.socket):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RD)
+            return busy(503)
+        g.portal_body_slot = True
+        return None
+
+    @app.teardown_request
+    def _free_body_slot(_exc: BaseException | None) -> None:
+        if g.pop("portal_body_slot", False):
+            body_slots.release()
 
     @app.after_request
     def _headers(response: Response) -> Response:

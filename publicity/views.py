@@ -15,8 +15,9 @@ from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal import clock, db, state, workdays
+from portal import clock, db, ratelimit, state, workdays
 from portal.access import public
+from portal.extensions import limiter
 from portal.http_cache import cacheable, render_cache, shared_page
 from portal.i18n import current_language
 from publicity import queries
@@ -51,6 +52,13 @@ def _validators(*parts: object) -> tuple[list[object], dt.datetime | None]:
     key = [request.endpoint, state.revision, state.calendar, clock.today(), current_language(),
            request.scheme, request.host, *parts]
     return key, state.newest_change
+
+
+def _search_ceiling() -> bool:
+    """Whether one more uncached archive search (or archive page of the API) may be rendered:
+    an installation-wide count, since behind Tor every visitor shares one address (#21.13)."""
+    return ratelimit.under_ceiling(limiter.storage, state.config().search_ceiling,
+                                   "archive-search")
 
 
 def _list_page(template: str, include_scheduled: bool, **extra: object) -> Response:
@@ -105,7 +113,10 @@ def archive() -> Response:
         return render_template("publicity/archive.html", items=_summaries(page.notices, today),
                                q=q, year=year, next=page.next, today=today)
 
-    return cacheable(*_validators(q, year, after.encode() if after else ""), render)
+    # The plain first page is one page per day and language; searches and further pages are
+    # as many as visitors care to ask for, so their renders meet the ceiling.
+    return cacheable(*_validators(q, year, after.encode() if after else ""), render,
+                     ceiling=_search_ceiling if (q or year or after) else None)
 
 
 @bp.route("/notices/<id:notice_id>")
@@ -217,7 +228,8 @@ def api_notices() -> Response:
         )
 
     return cacheable(*_validators(after.encode() if after else ""), render,
-                     mimetype="application/json")
+                     mimetype="application/json",
+                     ceiling=_search_ceiling if after else None)
 
 
 @bp.route("/api/notices/<id:notice_id>")

@@ -10,14 +10,16 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select
 
-from portal import audit, db, state
+from portal import audit, db, ratelimit, state
 from portal.cli import ROOT, upgrade_database
+from portal.extensions import limiter
 from portal.models import StaffUser
 from publicity import service
 from publicity.models import NoticePerson
@@ -190,3 +192,58 @@ def test_migration_backfills_and_downgrades(app: Flask, client: FlaskClient,
     with app.app_context():  # the persons survived both ways
         assert db.session().scalar(select(func.count()).select_from(NoticePerson)
                                    .where(NoticePerson.notice_id == notice_id)) == 1
+
+
+# --- the installation-wide ceiling on uncached searches (#21, item 13) ----------------------
+
+
+def _check_search_ceiling(app: Flask, editors: Editors, *, move_clock: Callable[[], None] | None
+                          ) -> None:
+    notice_id = editors.publish(notice_input(person("王立新", "示例县档案馆馆长")))
+    client = app.test_client()
+    # Three different searches render (each a database query): the ceiling is three a minute.
+    assert search(client, "档案馆") == [notice_id]
+    assert search(client, "示例") == [notice_id]
+    assert found(client, "year=2026") == [notice_id]
+    # A fourth uncached search, by anyone (behind Tor everyone shares one address): busy.
+    for lang, words in (("zh", "平台繁忙"), ("en", "The portal is busy")):
+        busy = client.get(f"/notices/archive?{urlencode({'q': '馆长', 'lang': lang})}")
+        assert busy.status_code == 429
+        assert busy.headers["Retry-After"] == "60"
+        assert busy.headers["Cache-Control"] == "no-store"
+        assert words in busy.get_data(as_text=True)
+    # A JSON page of the archive is such a render too.
+    api = client.get("/api/notices?after=2026-03-02_1")
+    assert api.status_code == 429
+    assert api.headers["Retry-After"] == "60"
+    assert api.get_json()["status"] == 429
+    # What is cached, and the notice pages, keep answering.
+    assert search(client, "档案馆") == [notice_id]
+    for path in ("/", "/notices", f"/notices/{notice_id}", "/notices/feed.atom",
+                 f"/api/notices/{notice_id}", "/api/notices"):
+        assert client.get(path).status_code == 200, path
+    # A client that holds a page is answered 304 without a render, ceiling or not.
+    etag = client.get("/notices/archive?q=%E7%A4%BA%E4%BE%8B").headers["ETag"]
+    held = client.get("/notices/archive?q=%E7%A4%BA%E4%BE%8B", headers={"If-None-Match": etag})
+    assert held.status_code == 304
+    if move_clock is not None:
+        move_clock()
+        assert search(client, "馆长") == [notice_id]
+
+
+def test_uncached_searches_meet_an_installation_wide_ceiling_in_memory(
+        make_app: Callable[..., Flask], make_staff, request: pytest.FixtureRequest) -> None:
+    clock: time_machine.Coordinates = request.getfixturevalue("_pinned_clock")
+    app = make_app(search_ceiling="3 per minute", behind_tor=True)
+    _check_search_ceiling(app, Editors(app, make_staff),
+                          move_clock=lambda: clock.shift(dt.timedelta(seconds=61)))
+
+
+@pytest.mark.redis
+def test_uncached_searches_meet_an_installation_wide_ceiling_on_redis(
+        make_app: Callable[..., Flask], make_staff, redis_url: str) -> None:
+    app = make_app(search_ceiling="3 per minute", ratelimit_storage_uri=redis_url)
+    with app.app_context():
+        ratelimit.clear_ceiling(limiter.storage, "3 per minute", "archive-search")
+    # Redis expires the window on its own clock: the reopening is checked in memory only.
+    _check_search_ceiling(app, Editors(app, make_staff), move_clock=None)

@@ -262,6 +262,10 @@ def test_worker_killed_mid_upload_and_mid_transaction(fault_db_url: str,
     postgres = fault_db_url.startswith("postgresql")
     name = f"portal-reliability-kill-{crypto.random_token(4)}"
     server = {"PORTAL_DATABASE_URL": _named(fault_db_url, name)} if postgres else {}
+    # One request per process, so that a SIGKILL interrupts exactly the request chosen: the
+    # shipped gthread workers (#21.4) would lose every request of the killed worker's threads.
+    # A sync worker busy longer than `timeout` is killed by the master: 120 s, as before.
+    server["GUNICORN_CMD_ARGS"] = "--worker-class sync --threads 1 --timeout 120"
     recorder = Recorder()
     with running_portal(tmp_path, fault_db_url, workers=WORKERS, settings=RAISED_LIMITS,
                         server_settings=server) as portal, contextlib.ExitStack() as stack:
