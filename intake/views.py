@@ -137,7 +137,7 @@ def read_evidence(uploads: list[FileStorage]
                                    max_pixels=cfg.max_image_pixels)
         except evidence.EvidenceRejected as exc:
             errors.append(messages.evidence_error(name, exc.code, cfg.max_file_bytes))
-            status = 413 if exc.code == "too-large" else status
+            status = 413 if exc.code in ("too-large", "zip-bomb") else status
             continue
         files.append(service.Evidence(name, clean))
     return files, errors, status
