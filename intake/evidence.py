@@ -40,6 +40,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 ZIP_MAX_MEMBERS = 2_000
 ZIP_MAX_EXPANDED = 64 * 1024 * 1024
 ZIP_MAX_RATIO = 100
+# The central directory is read whole (one ZipInfo per entry) before the members are counted:
+# its size is checked first, from the end record, at this many bytes per member allowed.
+_ZIP_ENTRY_BYTES = 512
+_ZIP_END, _ZIP_END_SIZE = b"PK\x05\x06", 22
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _SNIFFED = {  # filetype's extension -> (kind, MIME type we store, extension we store)
     "jpg": ("jpeg", "image/jpeg", "jpg"), "png": ("png", "image/png", "png"),
@@ -493,6 +497,7 @@ _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 def _ooxml(data: bytes) -> CleanFile:
     """Accept a Word/Excel/PowerPoint package and clean each part by its role (see
     :data:`_OOXML_PARTS`); refuse other zips, zip bombs and documents with macros."""
+    _check_central_directory(data)
     with _parse_guard(), zipfile.ZipFile(io.BytesIO(data)) as zf:
         src = _Archive(data, zf, _expansion_budget(len(data)))
         members = _ooxml_members(src)
@@ -503,6 +508,17 @@ def _ooxml(data: bytes) -> CleanFile:
         package = _Package(content_types, _package_relationships(src), defaults)
         cleaned, removed, warning = _rewrite_zip(src, members, package)
     return CleanFile(kind, mime, kind, cleaned, removed, warning)
+
+
+def _check_central_directory(data: bytes) -> None:
+    """Refuse a zip whose central directory could list more members than allowed, before
+    ZipFile reads it (it makes an object per entry, however many there are)."""
+    end = data.rfind(_ZIP_END, max(0, len(data) - _ZIP_END_SIZE - 0xFFFF))
+    if end < 0 or end + _ZIP_END_SIZE > len(data):
+        raise EvidenceRejected("corrupt")
+    directory_size = struct.unpack_from("<I", data, end + 12)[0]
+    if directory_size > ZIP_MAX_MEMBERS * _ZIP_ENTRY_BYTES:  # 0xFFFFFFFF (zip64) included
+        raise EvidenceRejected("zip-bomb")
 
 
 def _expansion_budget(size: int) -> int:
