@@ -637,8 +637,8 @@ class _Package:
         """The part's content type (its Override, else its extension's Default), lower case."""
         if name in self.content_types:
             return self.content_types[name].lower()
-        return self.defaults.get(name.rpartition(".")[2].lower(), "").lower() if "." in name \
-            else ""
+        _base, dot, extension = name.rpartition("/")[2].rpartition(".")
+        return self.defaults.get(extension.lower(), "").lower() if dot else ""
 
 
 _Cleaned = tuple[bytes, list[str], bool]  # the part's new body, what was removed, warning
@@ -713,6 +713,9 @@ _REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _REL_ATTRS = ("Id", "Type", "Target", "TargetMode")
 # What an external relationship points to afterwards: an absolute URI that leads nowhere.
 _NOWHERE = "about:blank"
+# A target that is not a part name, whatever its TargetMode says: a URI scheme (file:, http:,
+# C: too) or a UNC path.
+_OUTSIDE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|\\\\|//")
 
 
 def _clean_relationships(name: str, body: bytes) -> _Cleaned:
@@ -733,7 +736,9 @@ def _clean_relationships(name: str, body: bytes) -> _Cleaned:
         attrs = {key: str(rel.attrib[key]) for key in _REL_ATTRS if key in rel.attrib}
         unsure = unsure or len(attrs) != len(rel.attrib) or len(rel) > 0 or bool(
             (rel.text or "").strip() or (rel.tail or "").strip())
-        if attrs.get("TargetMode") == "External" and attrs.get("Target") != _NOWHERE:
+        target = attrs.get("Target", "")
+        if target != _NOWHERE and (attrs.get("TargetMode") == "External"
+                                   or _OUTSIDE.match(target)):
             attrs["Target"], external = _NOWHERE, True
         entries.append(attrs)
     if not external and not unsure:
@@ -745,6 +750,13 @@ def _clean_relationships(name: str, body: bytes) -> _Cleaned:
     declaration = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     rebuilt = f'{declaration}<Relationships xmlns="{_REL_NS[1:-1]}">{rows}</Relationships>'
     return rebuilt.encode(), ["external-link"] if external else [], unsure
+
+
+def _blank_signature(name: str, body: bytes) -> _Cleaned:
+    """A digital signature (its certificate names the signer; the cleaning breaks it anyway)
+    becomes its empty root element."""
+    root = SafeET.fromstring(body)
+    return _empty_xml(str(root.tag)), ["signature"] if len(root) or root.attrib else [], False
 
 
 def _blank_custom_xml(name: str, body: bytes) -> _Cleaned:
@@ -823,6 +835,8 @@ _OOXML_PARTS = (
     _PartRole(_keep, named="[Content_Types].xml".__eq__),
     # Relationships, in every folder: the targets outside the package.
     _PartRole(_clean_relationships, named=lambda name: name.lower().endswith(".rels")),
+    # Digital signatures: the signer's certificate.
+    _PartRole(_blank_signature, typed=lambda ct: ct.endswith("digital-signature-xmlsignature+xml")),
     # Custom XML data (SharePoint's owners and editors, bibliography...).
     _PartRole(_blank_custom_xml, named=lambda name: (
         name.lower().startswith("customxml/") and name.lower().endswith(".xml"))),

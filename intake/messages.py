@@ -86,6 +86,7 @@ REMOVED_LABELS = {
     "file-path": _l("the folder the file was saved in"),
     "custom-xml": _l("document-server data (such as SharePoint owners and editors)"),
     "printer": _l("the printer's name"),
+    "signature": _l("digital signatures (they name the signer)"),
     "pdf-action": _l("scripts, web links and actions (opening addresses, launching files, "
                      "sending form data)"),
     "pdf-attachment": _l("files attached inside the PDF (send them as separate files if they "

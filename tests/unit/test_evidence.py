@@ -658,6 +658,31 @@ def test_xlsx_saved_folder_external_links_connections_and_printer_are_removed() 
     assert _clean(result.data).removed == ()
 
 
+def test_a_path_posing_as_an_internal_target_is_blanked_too() -> None:
+    package = s.ooxml(extra={"word/_rels/document.xml.rels": s.rels(
+        ("rId1", "image", f"file:///C:/Users/{s.USER}/a.png", False),
+        ("rId2", "image", f"\\\\server\\{s.USER}\\b.png", False),
+        ("rId3", "image", "media/image1.png", False))})
+    result = _clean(package)
+    assert "external-link" in result.removed
+    targets = _relationships(_members(result.data)["word/_rels/document.xml.rels"])
+    assert targets == {"rId1": ("about:blank", None), "rId2": ("about:blank", None),
+                       "rId3": ("media/image1.png", None)}
+
+
+def test_a_digital_signature_naming_the_signer_is_blanked() -> None:
+    signature = (
+        '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><KeyInfo><X509Data>'
+        f"<X509SubjectName>CN={s.USER}</X509SubjectName></X509Data></KeyInfo></Signature>"
+    ).encode()
+    package = s.ooxml(parts={"_xmlsignatures/sig1.xml": (
+        "application/vnd.openxmlformats-package.digital-signature-xmlsignature+xml", signature)})
+    result = _clean(package)
+    assert "signature" in result.removed
+    assert result.warning is False
+    _absent([USER], _everything(result.data))
+
+
 @pytest.mark.parametrize(
     "package",
     [
