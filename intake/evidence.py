@@ -40,6 +40,9 @@ _ZIP_MAGIC = b"PK\x03\x04"
 ZIP_MAX_MEMBERS = 2_000
 ZIP_MAX_EXPANDED = 64 * 1024 * 1024
 ZIP_MAX_RATIO = 100
+# What all the packages of one request may inflate to together (intake.views.read_evidence
+# passes what is left of it to each file): ten files of ZIP_MAX_EXPANDED would hold a worker.
+REQUEST_MAX_EXPANDED = 128 * 1024 * 1024
 # The central directory is read whole (one ZipInfo per entry) before the members are counted:
 # its size is checked first, from the end record, at this many bytes per member allowed.
 _ZIP_ENTRY_BYTES = 512
@@ -69,6 +72,7 @@ class CleanFile:
     data: bytes
     removed: tuple[str, ...]
     warning: bool
+    expanded: int = 0  # bytes inflated to read it (Office packages), counted per request
 
 
 class EvidenceRejected(Exception):
@@ -79,11 +83,13 @@ class EvidenceRejected(Exception):
         self.code = code
 
 
-def clean(data: bytes, *, max_bytes: int, max_pixels: int = 50_000_000) -> CleanFile:
+def clean(data: bytes, *, max_bytes: int, max_pixels: int = 50_000_000,
+          max_expanded: int = ZIP_MAX_EXPANDED) -> CleanFile:
     """Identify ``data`` by content, validate it and return it without metadata.
 
     Raises :class:`EvidenceRejected` when the file is empty, too large, of a type we do
-    not accept, or does not parse as the type its content claims.
+    not accept, does not parse as the type its content claims, or is a package that would
+    inflate past its bounds or past ``max_expanded`` (what is left of the request's).
     """
     if not data:
         raise EvidenceRejected("empty")
@@ -92,7 +98,7 @@ def clean(data: bytes, *, max_bytes: int, max_pixels: int = 50_000_000) -> Clean
     if data.startswith(_OLE_MAGIC):
         return _ole(data)
     if data.startswith(_ZIP_MAGIC):
-        return _ooxml(data)
+        return _ooxml(data, max_expanded)
     guess = filetype.guess(data)
     if guess is None:
         return _text(data)
@@ -494,12 +500,12 @@ _OOXML_PROPS_PATHS = frozenset({"docProps/core.xml", "docProps/app.xml", "docPro
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 
 
-def _ooxml(data: bytes) -> CleanFile:
+def _ooxml(data: bytes, max_expanded: int) -> CleanFile:
     """Accept a Word/Excel/PowerPoint package and clean each part by its role (see
     :data:`_OOXML_PARTS`); refuse other zips, zip bombs and documents with macros."""
     _check_central_directory(data)
     with _parse_guard(), zipfile.ZipFile(io.BytesIO(data)) as zf:
-        src = _Archive(data, zf, _expansion_budget(len(data)))
+        src = _Archive(data, zf, _expansion_budget(len(data)), max_expanded)
         members = _ooxml_members(src)
         names = frozenset(info.filename for info in members)
         content_types, defaults, declared = _content_types(src)
@@ -507,7 +513,7 @@ def _ooxml(data: bytes) -> CleanFile:
         kind, mime = _main_part(content_types, names)
         package = _Package(content_types, _package_relationships(src), defaults)
         cleaned, removed, warning = _rewrite_zip(src, members, package)
-    return CleanFile(kind, mime, kind, cleaned, removed, warning)
+    return CleanFile(kind, mime, kind, cleaned, removed, warning, src.inflated)
 
 
 def _check_central_directory(data: bytes) -> None:
@@ -532,19 +538,26 @@ class _Archive:
     Members are inflated here rather than by ZipFile, never past the size the central
     directory declares: a member that holds more than it declares is refused as a bomb
     (its first byte too many is the last inflated), one that holds less or fails its CRC
-    as corrupt. Every byte inflated counts against the package's budget.
+    as corrupt. Every byte inflated counts against the package's own bound and against what is
+    left of the request's.
     """
 
-    def __init__(self, data: bytes, zf: zipfile.ZipFile, budget: int) -> None:
-        self.data, self.zf, self.budget = data, zf, budget
+    def __init__(self, data: bytes, zf: zipfile.ZipFile, own: int, request: int) -> None:
+        self.data, self.zf, self.own, self.request, self.inflated = data, zf, own, request, 0
+
+    def check(self, size: int) -> None:
+        """Refuse inflating ``size`` more bytes past either bound."""
+        if self.inflated + size > self.own:
+            raise EvidenceRejected("zip-bomb")
+        if self.inflated + size > self.request:
+            raise EvidenceRejected("too-much-together")
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
         """The member's bytes, checked against its declared size and CRC."""
         if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
                                                               zipfile.ZIP_DEFLATED):
             raise EvidenceRejected("corrupt")  # encrypted, or a method Office does not use
-        if info.file_size > self.budget:
-            raise EvidenceRejected("zip-bomb")
+        self.check(info.file_size)
         raw = self._raw(info)
         if info.compress_type == zipfile.ZIP_STORED:
             body = raw
@@ -553,7 +566,7 @@ class _Archive:
             body = inflater.decompress(raw, info.file_size + 1)
         if len(body) > info.file_size:
             raise EvidenceRejected("zip-bomb")  # it holds more than its header says
-        self.budget -= len(body)
+        self.inflated += len(body)
         if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
             raise EvidenceRejected("corrupt")
         return body
@@ -574,10 +587,12 @@ class _Archive:
 
 def _ooxml_members(src: _Archive) -> list[zipfile.ZipInfo]:
     """The package's files, refused when there are too many, they declare more than the
-    package may inflate to, a name repeats, or the two parts every package has are missing."""
+    package (or what is left of the request's budget) may inflate to, a name repeats, or
+    the two parts every package has are missing."""
     members = [info for info in src.zf.infolist() if not info.is_dir()]
-    if len(members) > ZIP_MAX_MEMBERS or sum(info.file_size for info in members) > src.budget:
+    if len(members) > ZIP_MAX_MEMBERS:
         raise EvidenceRejected("zip-bomb")
+    src.check(sum(info.file_size for info in members))
     names = {info.filename for info in members}
     if len(names) != len(members):
         raise EvidenceRejected("corrupt")

@@ -9,7 +9,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from casework.models import CaseState, Category
-from intake.evidence import ZIP_MAX_EXPANDED, ZIP_MAX_MEMBERS, ZIP_MAX_RATIO
+from intake.evidence import (
+    REQUEST_MAX_EXPANDED,
+    ZIP_MAX_EXPANDED,
+    ZIP_MAX_MEMBERS,
+    ZIP_MAX_RATIO,
+)
 from intake.service import IntakeError, RegistrationRefused
 from portal.errors import DETAILS, FALLBACK, Entry, ErrorTable
 
@@ -48,6 +53,9 @@ EVIDENCE_ERRORS = {
                    "(at most %(unpacked)d MB unpacked, %(ratio)d times its size, %(parts)d "
                    "parts), so it was not opened. If it is a real document, save it again or "
                    "as PDF and send that."),
+    "too-much-together": _l("together with the files before it, this file unpacks to more "
+                            "than one message can take (%(together)d MB); send it in a "
+                            "separate message, from your report's page."),
 }
 
 # Plain-language status for the reporter (PRODUCT.md states, as a reporter understands them).
@@ -98,7 +106,8 @@ def evidence_error(filename: str, code: str, max_bytes: int) -> str:
     """The message for a refused file, naming it."""
     reason = EVIDENCE_ERRORS.get(code, EVIDENCE_ERRORS["unknown-type"])
     values = {"mb": max_bytes // (1024 * 1024), "unpacked": ZIP_MAX_EXPANDED // (1024 * 1024),
-              "ratio": ZIP_MAX_RATIO, "parts": ZIP_MAX_MEMBERS}
+              "ratio": ZIP_MAX_RATIO, "parts": ZIP_MAX_MEMBERS,
+              "together": REQUEST_MAX_EXPANDED // (1024 * 1024)}
     return _("File “%(name)s”: %(reason)s", name=filename, reason=str(reason) % values)
 
 

@@ -132,15 +132,18 @@ def read_evidence(uploads: list[FileStorage], *, keep_names: bool = False, first
     if len(uploads) > cfg.max_files:
         return [], [_("At most %(n)d files can be attached.", n=cfg.max_files)], 400
     files, errors, status = [], [], 400
+    expandable = evidence.REQUEST_MAX_EXPANDED  # what the request's packages may inflate to
     for upload in uploads:
         name = _display_name(upload)
         data = upload.stream.read(cfg.max_file_bytes + 1)
         try:
             clean = evidence.clean(data, max_bytes=cfg.max_file_bytes,
-                                   max_pixels=cfg.max_image_pixels)
+                                   max_pixels=cfg.max_image_pixels, max_expanded=expandable)
+            expandable -= clean.expanded
         except evidence.EvidenceRejected as exc:
             errors.append(messages.evidence_error(name, exc.code, cfg.max_file_bytes))
-            status = 413 if exc.code in ("too-large", "zip-bomb") else status
+            status = 413 if exc.code in ("too-large", "zip-bomb", "too-much-together") \
+                else status
             continue
         if keep_names:
             files.append(service.Evidence(name, clean))

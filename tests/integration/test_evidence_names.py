@@ -10,6 +10,7 @@ unlocking the case and decrypting each file's metadata.
 from __future__ import annotations
 
 import io
+import random
 import re
 
 import pytest
@@ -137,5 +138,21 @@ def test_a_zip_bomb_is_refused_with_a_clear_message_and_files_nothing(desk: Desk
     assert status == 413
     assert "报告.docx" in html
     assert "解压" in html
+    with desk.app.app_context():
+        assert db.session().scalars(select(Case)).first() is None
+
+
+def test_packages_of_one_request_share_one_expansion_budget(desk: Desk, monkeypatch) -> None:
+    """#21, item 9: ten packages each within its own bounds cannot hold a worker together."""
+    from intake import evidence
+
+    monkeypatch.setattr(evidence, "REQUEST_MAX_EXPANDED", 5 * 1024 * 1024 // 2)
+    documents = [(samples.ooxml(extra={"word/media/n.bin": random.Random(i).randbytes(1 << 20)}),
+                  f"第{i}份.docx") for i in range(3)]
+    status, html = post_report(desk.app.test_client(), _report(desk), files=documents)
+    assert status == 413
+    assert "第2份.docx" in html
+    assert "第0份.docx" not in html
+    assert "合计解压" in html
     with desk.app.app_context():
         assert db.session().scalars(select(Case)).first() is None

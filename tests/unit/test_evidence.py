@@ -835,6 +835,14 @@ def test_zip_expansion_is_bounded_in_absolute_size(monkeypatch: pytest.MonkeyPat
     assert _refused(package, max_bytes=20 * MIB) == "zip-bomb"
 
 
+def test_what_a_package_inflates_counts_against_the_request() -> None:
+    package = s.ooxml(extra={"word/media/noise.bin": random.Random(4).randbytes(MIB)})
+    expanded = _clean(package).expanded
+    assert MIB < expanded < MIB + 64 * 1024
+    assert _clean(package, max_expanded=expanded).expanded == expanded
+    assert _refused(package, max_expanded=expanded - 1) == "too-much-together"
+
+
 def test_zip_with_too_many_members_is_refused() -> None:
     package = s.ooxml(extra={f"word/media/p{i}.png": b"" for i in range(evidence.ZIP_MAX_MEMBERS)})
     assert _refused(package) == "zip-bomb"
