@@ -405,6 +405,77 @@ def _pdf_scrub(obj: object, removed: list[str]) -> bool:
     return unsure
 
 
+# PDF bombs (#21, item 9): qpdf inflates a cross-reference stream when it opens the file, and an
+# object stream when it first needs an object inside it, whole and in memory. Those streams
+# may inflate to this much in all; other streams are never inflated by the cleaner.
+PDF_MAX_STRUCTURE = 32 * 1024 * 1024
+_PDF_STRUCTURE = re.compile(rb"/Type\s*/(?:ObjStm|XRef)(?![A-Za-z0-9])")
+_PDF_OBJECT = re.compile(rb"(\d+)\s+(\d+)\s+obj")
+_PDF_STREAM = re.compile(rb"stream\r?\n")
+_PDF_FILTER = re.compile(rb"/(FlateDecode|Fl|LZWDecode|LZW|ASCII85Decode|A85|ASCIIHexDecode|AHx"
+                         rb"|RunLengthDecode|RL|Crypt)(?![A-Za-z0-9])")
+
+
+def _pdf_structure_streams(data: bytes) -> Iterator[tuple[tuple[int, int], bytes, bytes]]:
+    """Every object or cross-reference stream written in the file, as (object number and
+    generation, its dictionary's bytes, its data's bytes)."""
+    for match in _PDF_STRUCTURE.finditer(data):
+        objects = list(_PDF_OBJECT.finditer(data, max(0, match.start() - 4096), match.start()))
+        start = _PDF_STREAM.search(data, match.end())
+        if not objects or start is None:
+            continue
+        head = data[objects[-1].end() : start.start()]
+        if b"endobj" in head or b"endstream" in head or b" obj" in head:
+            continue  # the words are in some other stream's text, not in a stream dictionary
+        end = data.find(b"endstream", start.end())
+        number = (int(objects[-1][1]), int(objects[-1][2]))
+        yield number, head, data[start.end() : end if end >= 0 else len(data)]
+
+
+def _inflated_size(raw: bytes, limit: int) -> int:
+    """How many bytes a zlib stream inflates to, counting no further than just past ``limit``
+    and never holding more than a MiB of it."""
+    inflater, total, pending = zlib.decompressobj(), 0, raw
+    while pending and not inflater.eof and total <= limit:
+        total += len(inflater.decompress(pending, 1 << 20))
+        pending = inflater.unconsumed_tail
+    return total
+
+
+def _qpdf_raw(pdf: pikepdf.Pdf, number: tuple[int, int]) -> bytes:
+    """An object's stream data as stored, decrypted; empty if it is not a stream after all
+    (then qpdf has nothing of it to inflate)."""
+    try:
+        return bytes(pdf.get_object(number).read_raw_bytes())
+    except Exception:  # any failure here means qpdf does not see a stream there
+        return b""
+
+
+def _check_pdf_structure(data: bytes, pdf: pikepdf.Pdf | None = None) -> bool:
+    """Refuse a PDF whose object and cross-reference streams would inflate past
+    :data:`PDF_MAX_STRUCTURE`, or are filtered other than by one FlateDecode.
+
+    Without ``pdf``, the streams are read from the bytes (before qpdf opens the file); say
+    whether some could not be measured (encrypted object streams). With ``pdf`` (opened,
+    nothing resolved yet), those are read decrypted through qpdf, still not inflated.
+    """
+    left, unmeasured = PDF_MAX_STRUCTURE, False
+    for number, head, raw in _pdf_structure_streams(data):
+        filters = _PDF_FILTER.findall(head)
+        if filters not in ([], [b"FlateDecode"], [b"Fl"]):
+            raise EvidenceRejected("zip-bomb")
+        if pdf is not None:
+            raw = _qpdf_raw(pdf, number)
+        try:
+            left -= _inflated_size(raw, left) if filters else len(raw)
+        except zlib.error:
+            unmeasured = True  # encrypted (or broken): measured after opening, or refused
+            continue
+        if left < 0:
+            raise EvidenceRejected("zip-bomb")
+    return unmeasured
+
+
 def _pdf(data: bytes) -> tuple[bytes, list[str], bool]:
     """Drop Info, every /Metadata and /PieceInfo, annotation authors and the metadata of
     JPEG images, actions that leave the document or run scripts, and attached files; a full
@@ -414,11 +485,14 @@ def _pdf(data: bytes) -> tuple[bytes, list[str], bool]:
     warning = False
     out = io.BytesIO()
     with _parse_guard():
+        unmeasured = _check_pdf_structure(data)
         try:
             pdf = pikepdf.open(io.BytesIO(data))
         except pikepdf.PasswordError as exc:
             raise EvidenceRejected("encrypted-pdf") from exc
         with pdf:
+            if unmeasured and _check_pdf_structure(data, pdf):
+                raise EvidenceRejected("corrupt")
             if len(pdf.pages) == 0:
                 raise EvidenceRejected("corrupt")
             info = pdf.trailer.get(pikepdf.Name.Info)

@@ -828,3 +828,37 @@ def _zlib_wrap(raw_deflate: bytes, mebibytes: int) -> bytes:
     for _ in range(mebibytes):
         adler = zlib.adler32(block, adler)
     return b"\x78\xda" + raw_deflate + struct.pack(">I", adler)
+
+
+def _zlib_stream(prefix: bytes, zeros_mib: int) -> bytes:
+    """``prefix`` and ``zeros_mib`` MiB of zeros as one zlib stream, made a MiB at a time."""
+    squeeze, block = zlib.compressobj(9), bytes(1 << 20)
+    parts = [squeeze.compress(prefix), *(squeeze.compress(block) for _ in range(zeros_mib))]
+    return b"".join([*parts, squeeze.flush()])
+
+
+def pdf_structure_bomb(where: str, mebibytes: int) -> bytes:
+    """A one-page PDF with a cross-reference stream; ``where`` ("xref" or "objstm") is the
+    stream padded with ``mebibytes`` MiB of zeros, which qpdf inflates whole on opening the
+    file or on reading the catalog (kept in the object stream)."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objstm_data = _zlib_stream(b"1 0 " + catalog + b" ", mebibytes if where == "objstm" else 0)
+    out, offsets = bytearray(b"%PDF-1.7\n"), {}
+    for number, body in (
+        (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+        (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>"),
+        (5, b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n%s"
+            b"\nendstream" % (len(objstm_data), objstm_data)),
+    ):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    offsets[4] = len(out)
+    rows = [struct.pack(">BIH", 0, 0, 0xFFFF), struct.pack(">BIH", 2, 5, 0)]
+    rows += [struct.pack(">BIH", 1, offsets[n], 0) for n in (2, 3, 4, 5)]
+    table = b"".join(rows)
+    xref_data = (_zlib_stream(table, mebibytes) if where == "xref"
+                 else zlib.compress(table, 9))
+    out += (b"4 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode"
+            b" /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (len(xref_data), xref_data))
+    out += b"startxref\n%d\n%%%%EOF\n" % offsets[4]
+    return bytes(out)

@@ -1014,3 +1014,48 @@ def test_mp4_video_is_kept_with_a_warning_and_must_have_a_movie_box() -> None:
     assert _clean(video) == CleanFile("video", "video/mp4", "mp4", video, (), True)
     assert _refused(s.mp4_video(with_moov=False)) == "corrupt"
     assert mutagen.File(io.BytesIO(video)) is not None
+
+
+@pytest.mark.parametrize("where", ["xref", "objstm"])
+def test_pdf_object_and_cross_reference_stream_bombs_are_refused_before_qpdf(
+    where: str,
+) -> None:
+    assert _clean(s.pdf_structure_bomb(where, 0)).kind == "pdf"  # the same file, unpadded
+    bomb = s.pdf_structure_bomb(where, 64)  # twice PDF_MAX_STRUCTURE
+    assert len(bomb) < 100 * 1024
+    peak = _peak_rss()
+    assert _refused(bomb) == "zip-bomb"
+    assert _peak_rss() - peak < BOMB_MEMORY_BOUND
+
+
+def test_pdf_structure_streams_with_stacked_filters_are_refused() -> None:
+    source = s.pdf_structure_bomb("objstm", 0)
+    stacked = source.replace(b"/ObjStm /N 1 /First 4 /Filter /FlateDecode",
+                             b"/ObjStm /N 1 /First 4 /Filter [/FlateDecode /FlateDecode]")
+    assert stacked != source
+    assert _refused(stacked) == "zip-bomb"
+
+
+def test_encrypted_object_streams_are_measured_through_qpdf(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pdf = pikepdf.new()
+    for _ in range(30):
+        pdf.add_blank_page()
+    buf = io.BytesIO()
+    pdf.save(buf, encryption=pikepdf.Encryption(user="", owner="owner-secret"),
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    source = buf.getvalue()
+    assert b"/ObjStm" in source
+    measured: list[int] = []
+    real = evidence._qpdf_raw
+
+    def spy(opened: pikepdf.Pdf, number: tuple[int, int]) -> bytes:
+        raw = real(opened, number)
+        measured.append(len(zlib.decompress(raw)))  # decrypted: it inflates
+        return raw
+
+    monkeypatch.setattr(evidence, "_qpdf_raw", spy)
+    assert _clean(source).kind == "pdf"
+    assert measured
+    assert sum(measured) > 1000  # the thirty pages' objects, measured before qpdf inflated them
