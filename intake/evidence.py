@@ -407,29 +407,49 @@ def _pdf_scrub(obj: object, removed: list[str]) -> bool:
 
 # PDF bombs (#21, item 9): qpdf inflates a cross-reference stream when it opens the file, and an
 # object stream when it first needs an object inside it, whole and in memory. Those streams
-# may inflate to this much in all; other streams are never inflated by the cleaner.
+# may inflate to this much in all (measured before qpdf inflates them); other streams are
+# never inflated by the cleaner.
 PDF_MAX_STRUCTURE = 32 * 1024 * 1024
-_PDF_STRUCTURE = re.compile(rb"/Type\s*/(?:ObjStm|XRef)(?![A-Za-z0-9])")
-_PDF_OBJECT = re.compile(rb"(\d+)\s+(\d+)\s+obj")
-_PDF_STREAM = re.compile(rb"stream\r?\n")
+def _pdf_name(word: str) -> bytes:
+    """A pattern for the PDF name ``/word``, each character written as itself or as #xx."""
+    return b"/" + b"".join(
+        b"(?:%s|#%s[%s])" % (re.escape(ch.encode()), f"{ord(ch):02x}"[0].encode(),
+                             (f"{ord(ch):02x}"[1] + f"{ord(ch):02X}"[1]).encode())
+        for ch in word
+    )
+
+
+_PDF_SPACE = rb"(?:\s|%[^\r\n]*[\r\n])*"  # white space and comments
+_PDF_STRUCTURE = re.compile(_pdf_name("Type") + _PDF_SPACE + rb"(?:" + _pdf_name("ObjStm")
+                            + rb"|" + _pdf_name("XRef") + rb")(?![A-Za-z0-9#])")
+_PDF_OBJECT_END = re.compile(rb"\d+\s+\d+\s+obj\Z")
+_PDF_STREAM = re.compile(rb"(?<![A-Za-z])stream\r?\n")
 _PDF_FILTER = re.compile(rb"/(FlateDecode|Fl|LZWDecode|LZW|ASCII85Decode|A85|ASCIIHexDecode|AHx"
-                         rb"|RunLengthDecode|RL|Crypt)(?![A-Za-z0-9])")
+                         rb"|RunLengthDecode|RL|Crypt)(?![A-Za-z0-9])|#")
 
 
-def _pdf_structure_streams(data: bytes) -> Iterator[tuple[tuple[int, int], bytes, bytes]]:
-    """Every object or cross-reference stream written in the file, as (object number and
-    generation, its dictionary's bytes, its data's bytes)."""
+def _object_start(data: bytes, pos: int) -> int:
+    """Where the body of the indirect object around ``pos`` begins (after "N G obj"), or -1."""
+    while (at := data.rfind(b"obj", 0, pos)) >= 0:
+        if _PDF_OBJECT_END.search(data, max(0, at - 24), at + 3):
+            return at + 3
+        pos = at
+    return -1
+
+
+def _pdf_structure_streams(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """Every object or cross-reference stream written in the file, as (its dictionary's
+    bytes, its data's bytes)."""
     for match in _PDF_STRUCTURE.finditer(data):
-        objects = list(_PDF_OBJECT.finditer(data, max(0, match.start() - 4096), match.start()))
+        begin = _object_start(data, match.start())
         start = _PDF_STREAM.search(data, match.end())
-        if not objects or start is None:
+        if begin < 0 or start is None:
             continue
-        head = data[objects[-1].end() : start.start()]
-        if b"endobj" in head or b"endstream" in head or b" obj" in head:
-            continue  # the words are in some other stream's text, not in a stream dictionary
+        head = data[begin : start.start()]
+        if b"endobj" in head or b"endstream" in head:
+            continue  # the words are in some stream's text, not in a stream dictionary
         end = data.find(b"endstream", start.end())
-        number = (int(objects[-1][1]), int(objects[-1][2]))
-        yield number, head, data[start.end() : end if end >= 0 else len(data)]
+        yield head, data[start.end() : end if end >= 0 else len(data)]
 
 
 def _inflated_size(raw: bytes, limit: int) -> int:
@@ -442,38 +462,48 @@ def _inflated_size(raw: bytes, limit: int) -> int:
     return total
 
 
-def _qpdf_raw(pdf: pikepdf.Pdf, number: tuple[int, int]) -> bytes:
-    """An object's stream data as stored, decrypted; empty if it is not a stream after all
-    (then qpdf has nothing of it to inflate)."""
-    try:
-        return bytes(pdf.get_object(number).read_raw_bytes())
-    except Exception:  # any failure here means qpdf does not see a stream there
-        return b""
-
-
-def _check_pdf_structure(data: bytes, pdf: pikepdf.Pdf | None = None) -> bool:
-    """Refuse a PDF whose object and cross-reference streams would inflate past
-    :data:`PDF_MAX_STRUCTURE`, or are filtered other than by one FlateDecode.
-
-    Without ``pdf``, the streams are read from the bytes (before qpdf opens the file); say
-    whether some could not be measured (encrypted object streams). With ``pdf`` (opened,
-    nothing resolved yet), those are read decrypted through qpdf, still not inflated.
-    """
-    left, unmeasured = PDF_MAX_STRUCTURE, False
-    for number, head, raw in _pdf_structure_streams(data):
+def _check_structure_streams(data: bytes) -> None:
+    """Measure, from the file's bytes, the cross-reference streams (qpdf inflates them on
+    opening the file) and object streams (on reading an object inside: the catalog's while
+    opening). A stream filtered other than by one FlateDecode (or whose filters are written
+    with #-escapes) is refused; so is an object stream that does not inflate: encrypted (qpdf
+    would decrypt and inflate it before it could be measured) or damaged."""
+    left = PDF_MAX_STRUCTURE
+    for head, raw in _pdf_structure_streams(data):
         filters = _PDF_FILTER.findall(head)
         if filters not in ([], [b"FlateDecode"], [b"Fl"]):
             raise EvidenceRejected("zip-bomb")
-        if pdf is not None:
-            raw = _qpdf_raw(pdf, number)
         try:
             left -= _inflated_size(raw, left) if filters else len(raw)
-        except zlib.error:
-            unmeasured = True  # encrypted (or broken): measured after opening, or refused
-            continue
+        except zlib.error as exc:
+            protected = b"/Encrypt" in data
+            raise EvidenceRejected("protected-pdf" if protected else "corrupt") from exc
         if left < 0:
             raise EvidenceRejected("zip-bomb")
-    return unmeasured
+
+
+def _check_object_streams(pdf: pikepdf.Pdf, left: int) -> None:
+    """Measure the object streams of an opened PDF before any object in them is read (all
+    but the catalog's): qpdf names them in its cross-reference table and hands their data
+    over as stored (decrypted, not inflated). Catches those the byte scan did not find."""
+    numbers = {entry.obj_stream_number for entry in pdf.get_xref_table().values()
+               if entry.type == 2 and entry.obj_stream_number is not None}
+    for number in sorted(numbers):  # the object streams other objects are kept in
+        stream = pdf.get_object((number, 0))
+        if not isinstance(stream, pikepdf.Stream):
+            continue
+        raw_filter = stream.get(_N.Filter)
+        filters = list(raw_filter) if isinstance(raw_filter, pikepdf.Array) else (
+            [raw_filter] if raw_filter is not None else [])
+        if filters not in ([], [_N.FlateDecode]):
+            raise EvidenceRejected("zip-bomb")
+        raw = stream.read_raw_bytes()
+        try:
+            left -= _inflated_size(raw, left) if filters else len(raw)
+        except zlib.error as exc:
+            raise EvidenceRejected("corrupt") from exc
+        if left < 0:
+            raise EvidenceRejected("zip-bomb")
 
 
 def _pdf(data: bytes) -> tuple[bytes, list[str], bool]:
@@ -485,14 +515,13 @@ def _pdf(data: bytes) -> tuple[bytes, list[str], bool]:
     warning = False
     out = io.BytesIO()
     with _parse_guard():
-        unmeasured = _check_pdf_structure(data)
+        _check_structure_streams(data)
         try:
             pdf = pikepdf.open(io.BytesIO(data))
         except pikepdf.PasswordError as exc:
             raise EvidenceRejected("encrypted-pdf") from exc
         with pdf:
-            if unmeasured and _check_pdf_structure(data, pdf):
-                raise EvidenceRejected("corrupt")
+            _check_object_streams(pdf, PDF_MAX_STRUCTURE)
             if len(pdf.pages) == 0:
                 raise EvidenceRejected("corrupt")
             info = pdf.trailer.get(pikepdf.Name.Info)

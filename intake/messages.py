@@ -53,6 +53,9 @@ EVIDENCE_ERRORS = {
                    "(at most %(unpacked)d MB unpacked, %(ratio)d times its size, %(parts)d "
                    "parts), so it was not opened. If it is a real document, save it again or "
                    "as PDF and send that."),
+    "protected-pdf": _l("the PDF is protected (encrypted against changes), so its size when "
+                        "unpacked cannot be checked safely; print it to a new PDF or save it "
+                        "without protection, and send that."),
     "too-much-together": _l("together with the files before it, this file unpacks to more "
                             "than one message can take (%(together)d MB); send it in a "
                             "separate message, from your report's page."),

@@ -1036,26 +1036,48 @@ def test_pdf_structure_streams_with_stacked_filters_are_refused() -> None:
     assert _refused(stacked) == "zip-bomb"
 
 
-def test_encrypted_object_streams_are_measured_through_qpdf(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_encrypted_object_streams_are_refused_as_they_cannot_be_measured() -> None:
     pdf = pikepdf.new()
     for _ in range(30):
         pdf.add_blank_page()
     buf = io.BytesIO()
     pdf.save(buf, encryption=pikepdf.Encryption(user="", owner="owner-secret"),
              object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    source = buf.getvalue()
-    assert b"/ObjStm" in source
-    measured: list[int] = []
-    real = evidence._qpdf_raw
+    assert b"/ObjStm" in buf.getvalue()
+    assert _refused(buf.getvalue()) == "protected-pdf"
 
-    def spy(opened: pikepdf.Pdf, number: tuple[int, int]) -> bytes:
-        raw = real(opened, number)
-        measured.append(len(zlib.decompress(raw)))  # decrypted: it inflates
-        return raw
 
-    monkeypatch.setattr(evidence, "_qpdf_raw", spy)
-    assert _clean(source).kind == "pdf"
-    assert measured
-    assert sum(measured) > 1000  # the thirty pages' objects, measured before qpdf inflated them
+@pytest.mark.parametrize("dictionary", [
+    b"/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode",
+    b"/T#79pe /Obj#53tm /N 1 /First 4 /Filter /FlateDecode",
+    b"/Type%x\n/ObjStm /N 1 /First 4 /Filter /FlateDecode",
+    b"/Filter /FlateDecode /Xobj 1 /Type /ObjStm /N 1 /First 4",
+])
+def test_object_stream_dictionaries_are_found_however_written(
+    dictionary: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = s.pdf_structure_bomb("objstm", 64)
+    written = source.replace(b"/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode", dictionary)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("qpdf opened the file")  # it would inflate the catalog's stream
+
+    monkeypatch.setattr(pikepdf, "open", never)
+    assert _refused(written) == "zip-bomb"
+
+
+def test_object_streams_the_scan_misses_are_measured_after_opening(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Defence in depth: with the byte scan finding nothing, qpdf's cross-reference table
+    still names the object streams, measured before any object in them (but the catalog)
+    is read."""
+    pdf = pikepdf.new()
+    for _ in range(30):
+        pdf.add_blank_page()
+    buf = io.BytesIO()
+    pdf.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    monkeypatch.setattr(evidence, "_pdf_structure_streams", lambda data: iter(()))
+    assert _clean(buf.getvalue()).kind == "pdf"
+    monkeypatch.setattr(evidence, "PDF_MAX_STRUCTURE", 100)  # less than the pages' objects
+    assert _refused(buf.getvalue()) == "zip-bomb"
