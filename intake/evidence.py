@@ -9,6 +9,7 @@ the content. Everything happens in memory; nothing is written to disk.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import re
@@ -31,8 +32,21 @@ from PIL import ExifTags, Image
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-_ZIP_MAX_MEMBERS = 5_000
-_ZIP_EXPANSION = 10  # total uncompressed size allowed, as a multiple of max_bytes
+# Zip bombs (#21, item 9): a package may hold at most this many members, and inflate to at
+# most ZIP_MAX_EXPANDED bytes in all and ZIP_MAX_RATIO times its own size. Real documents
+# stay far below (pictures do not compress; text and XML compress 5-30 times); deflate's
+# ceiling is about 1,000 times. Checked on the sizes the central directory declares before
+# anything is inflated, and on what is actually inflated while reading.
+ZIP_MAX_MEMBERS = 2_000
+ZIP_MAX_EXPANDED = 64 * 1024 * 1024
+ZIP_MAX_RATIO = 100
+# What all the packages of one request may inflate to together (intake.views.read_evidence
+# passes what is left of it to each file): ten files of ZIP_MAX_EXPANDED would hold a worker.
+REQUEST_MAX_EXPANDED = 128 * 1024 * 1024
+# The central directory is read whole (one ZipInfo per entry) before the members are counted:
+# its size is checked first, from the end record, at this many bytes per member allowed.
+_ZIP_ENTRY_BYTES = 512
+_ZIP_END, _ZIP_END_SIZE = b"PK\x05\x06", 22
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _SNIFFED = {  # filetype's extension -> (kind, MIME type we store, extension we store)
     "jpg": ("jpeg", "image/jpeg", "jpg"), "png": ("png", "image/png", "png"),
@@ -58,6 +72,7 @@ class CleanFile:
     data: bytes
     removed: tuple[str, ...]
     warning: bool
+    expanded: int = 0  # bytes inflated to read it (Office packages), counted per request
 
 
 class EvidenceRejected(Exception):
@@ -68,11 +83,13 @@ class EvidenceRejected(Exception):
         self.code = code
 
 
-def clean(data: bytes, *, max_bytes: int, max_pixels: int = 50_000_000) -> CleanFile:
+def clean(data: bytes, *, max_bytes: int, max_pixels: int = 50_000_000,
+          max_expanded: int = ZIP_MAX_EXPANDED) -> CleanFile:
     """Identify ``data`` by content, validate it and return it without metadata.
 
     Raises :class:`EvidenceRejected` when the file is empty, too large, of a type we do
-    not accept, or does not parse as the type its content claims.
+    not accept, does not parse as the type its content claims, or is a package that would
+    inflate past its bounds or past ``max_expanded`` (what is left of the request's).
     """
     if not data:
         raise EvidenceRejected("empty")
@@ -81,7 +98,7 @@ def clean(data: bytes, *, max_bytes: int, max_pixels: int = 50_000_000) -> Clean
     if data.startswith(_OLE_MAGIC):
         return _ole(data)
     if data.startswith(_ZIP_MAGIC):
-        return _ooxml(data, max_bytes)
+        return _ooxml(data, max_expanded)
     guess = filetype.guess(data)
     if guess is None:
         return _text(data)
@@ -327,21 +344,184 @@ _STRIPPERS: dict[str, Callable[[bytes], tuple[bytes, list[str]]]] = {
 # --- PDF -------------------------------------------------------------------------------
 
 _PDF_KEYS = ((pikepdf.Name.Metadata, "pdf-xmp"), (pikepdf.Name.PieceInfo, "pdf-private"))
+_N = pikepdf.Name
+# Actions that stay inside the document (#21, item 2); every other action (JavaScript, URI,
+# Launch, SubmitForm, GoToR, ImportData, GoToE, Rendition, Thread...) is removed.
+_PDF_SAFE_ACTIONS = frozenset({_N.GoTo, _N.Named, _N.SetOCGState, _N.Hide, _N.ResetForm,
+                               _N.Trans})
+_PDF_REMOTE_ACTIONS = frozenset(_N(f"/{name}") for name in (
+    "JavaScript", "Launch", "URI", "SubmitForm", "GoToR", "ImportData", "GoToE", "Rendition",
+    "Movie", "Sound", "RichMediaExecute", "GoTo3DView", "Thread"))
+_PDF_ACTION_KEYS = frozenset({_N.A, _N.OpenAction, _N.PA, _N.Next})  # an action or destination
+# Additional actions (triggers), scripts, the document's scripts and base URI: removed.
+_PDF_SCRIPT_KEYS = frozenset({_N.AA, _N.JS, _N.JavaScript, _N.URI})
+# Attached files (the name tree, file specifications' streams, associated files, attachment
+# annotations' files): removed; the reporter can send them as files of their own.
+_PDF_ATTACHMENT_KEYS = frozenset({_N.EmbeddedFiles, _N.EF, _N.AF, _N.FS})
+# What the cleaner does not take apart: XFA forms (scripts and submissions inside their
+# XML), portfolios, rich media and 3D: kept, with a warning.
+_PDF_UNKNOWN_KEYS = frozenset({_N.XFA, _N.Collection, _N.RichMediaContent, _N("/3DD")})
+_PDF_UNKNOWN_ANNOTS = frozenset(_N(f"/{name}") for name in (
+    "RichMedia", "Screen", "Movie", "Sound", "3D"))
+
+
+def _pdf_safe_action(value: object) -> bool:
+    """Whether the value of an action key stays inside the document (a destination, or an
+    action of :data:`_PDF_SAFE_ACTIONS`)."""
+    if isinstance(value, pikepdf.Dictionary):
+        return value.get(_N.S) in _PDF_SAFE_ACTIONS
+    return True
+
+
+def _pdf_scrub(obj: object, removed: list[str]) -> bool:
+    """Remove actions leaving the document, scripts and attachments from ``obj`` and the
+    direct objects inside it (indirect ones are scrubbed on their own); say if something
+    the cleaner does not take apart is there."""
+    if isinstance(obj, pikepdf.Array):
+        return any([_pdf_scrub(item, removed) for item in obj
+                    if isinstance(item, pikepdf.Dictionary | pikepdf.Array)
+                    and not item.is_indirect])
+    if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+        return False
+    if obj.get(_N.S) in _PDF_REMOTE_ACTIONS:  # an action, wherever it is referred from
+        for key in list(obj.keys()):
+            if key not in ("/S", "/Type"):
+                del obj[key]
+        removed.append("pdf-action")
+        return False
+    unsure = obj.get(_N.Subtype) in _PDF_UNKNOWN_ANNOTS and _N.Rect in obj
+    for key in list(obj.keys()):
+        value = obj[key]
+        if (key in _PDF_ACTION_KEYS and not _pdf_safe_action(value)) or key in _PDF_SCRIPT_KEYS:
+            del obj[key]
+            removed.append("pdf-action")
+        elif key in _PDF_ATTACHMENT_KEYS:
+            del obj[key]
+            removed.append("pdf-attachment")
+        else:
+            unsure = unsure or key in _PDF_UNKNOWN_KEYS
+            if isinstance(value, pikepdf.Dictionary | pikepdf.Array) and not value.is_indirect:
+                unsure = _pdf_scrub(value, removed) or unsure
+    return unsure
+
+
+# PDF bombs (#21, item 9): qpdf inflates a cross-reference stream when it opens the file, and an
+# object stream when it first needs an object inside it, whole and in memory. Those streams
+# may inflate to this much in all (measured before qpdf inflates them); other streams are
+# never inflated by the cleaner.
+PDF_MAX_STRUCTURE = 32 * 1024 * 1024
+def _pdf_name(word: str) -> bytes:
+    """A pattern for the PDF name ``/word``, each character written as itself or as #xx."""
+    return b"/" + b"".join(
+        b"(?:%s|#%s[%s])" % (re.escape(ch.encode()), f"{ord(ch):02x}"[0].encode(),
+                             (f"{ord(ch):02x}"[1] + f"{ord(ch):02X}"[1]).encode())
+        for ch in word
+    )
+
+
+_PDF_SPACE = rb"(?:\s|%[^\r\n]*[\r\n])*"  # white space and comments
+_PDF_STRUCTURE = re.compile(_pdf_name("Type") + _PDF_SPACE + rb"(?:" + _pdf_name("ObjStm")
+                            + rb"|" + _pdf_name("XRef") + rb")(?![A-Za-z0-9#])")
+_PDF_OBJECT_END = re.compile(rb"\d+\s+\d+\s+obj\Z")
+_PDF_STREAM = re.compile(rb"(?<![A-Za-z])stream\r?\n")
+_PDF_FILTER = re.compile(rb"/(FlateDecode|Fl|LZWDecode|LZW|ASCII85Decode|A85|ASCIIHexDecode|AHx"
+                         rb"|RunLengthDecode|RL|Crypt)(?![A-Za-z0-9])|#")
+
+
+def _object_start(data: bytes, pos: int) -> int:
+    """Where the body of the indirect object around ``pos`` begins (after "N G obj"), or -1."""
+    while (at := data.rfind(b"obj", 0, pos)) >= 0:
+        if _PDF_OBJECT_END.search(data, max(0, at - 24), at + 3):
+            return at + 3
+        pos = at
+    return -1
+
+
+def _pdf_structure_streams(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """Every object or cross-reference stream written in the file, as (its dictionary's
+    bytes, its data's bytes)."""
+    for match in _PDF_STRUCTURE.finditer(data):
+        begin = _object_start(data, match.start())
+        start = _PDF_STREAM.search(data, match.end())
+        if begin < 0 or start is None:
+            continue
+        head = data[begin : start.start()]
+        if b"endobj" in head or b"endstream" in head:
+            continue  # the words are in some stream's text, not in a stream dictionary
+        end = data.find(b"endstream", start.end())
+        yield head, data[start.end() : end if end >= 0 else len(data)]
+
+
+def _inflated_size(raw: bytes, limit: int) -> int:
+    """How many bytes a zlib stream inflates to, counting no further than just past ``limit``
+    and never holding more than a MiB of it."""
+    inflater, total, pending = zlib.decompressobj(), 0, raw
+    while pending and not inflater.eof and total <= limit:
+        total += len(inflater.decompress(pending, 1 << 20))
+        pending = inflater.unconsumed_tail
+    return total
+
+
+def _check_structure_streams(data: bytes) -> None:
+    """Measure, from the file's bytes, the cross-reference streams (qpdf inflates them on
+    opening the file) and object streams (on reading an object inside: the catalog's while
+    opening). A stream filtered other than by one FlateDecode (or whose filters are written
+    with #-escapes) is refused; so is an object stream that does not inflate: encrypted (qpdf
+    would decrypt and inflate it before it could be measured) or damaged."""
+    left = PDF_MAX_STRUCTURE
+    for head, raw in _pdf_structure_streams(data):
+        filters = _PDF_FILTER.findall(head)
+        if filters not in ([], [b"FlateDecode"], [b"Fl"]):
+            raise EvidenceRejected("zip-bomb")
+        try:
+            left -= _inflated_size(raw, left) if filters else len(raw)
+        except zlib.error as exc:
+            protected = b"/Encrypt" in data
+            raise EvidenceRejected("protected-pdf" if protected else "corrupt") from exc
+        if left < 0:
+            raise EvidenceRejected("zip-bomb")
+
+
+def _check_object_streams(pdf: pikepdf.Pdf, left: int) -> None:
+    """Measure the object streams of an opened PDF before any object in them is read (all
+    but the catalog's): qpdf names them in its cross-reference table and hands their data
+    over as stored (decrypted, not inflated). Catches those the byte scan did not find."""
+    numbers = {entry.obj_stream_number for entry in pdf.get_xref_table().values()
+               if entry.type == 2 and entry.obj_stream_number is not None}
+    for number in sorted(numbers):  # the object streams other objects are kept in
+        stream = pdf.get_object((number, 0))
+        if not isinstance(stream, pikepdf.Stream):
+            continue
+        raw_filter = stream.get(_N.Filter)
+        filters = list(raw_filter) if isinstance(raw_filter, pikepdf.Array) else (
+            [raw_filter] if raw_filter is not None else [])
+        if filters not in ([], [_N.FlateDecode]):
+            raise EvidenceRejected("zip-bomb")
+        raw = stream.read_raw_bytes()
+        try:
+            left -= _inflated_size(raw, left) if filters else len(raw)
+        except zlib.error as exc:
+            raise EvidenceRejected("corrupt") from exc
+        if left < 0:
+            raise EvidenceRejected("zip-bomb")
 
 
 def _pdf(data: bytes) -> tuple[bytes, list[str], bool]:
     """Drop Info, every /Metadata and /PieceInfo, annotation authors and the metadata of
-    JPEG images; a full rewrite drops old revisions. Attached files keep theirs (warning).
+    JPEG images, actions that leave the document or run scripts, and attached files; a full
+    rewrite drops old revisions. Streams are written as they came, never inflated.
     """
     removed: list[str] = []
     warning = False
     out = io.BytesIO()
     with _parse_guard():
+        _check_structure_streams(data)
         try:
             pdf = pikepdf.open(io.BytesIO(data))
         except pikepdf.PasswordError as exc:
             raise EvidenceRejected("encrypted-pdf") from exc
         with pdf:
+            _check_object_streams(pdf, PDF_MAX_STRUCTURE)
             if len(pdf.pages) == 0:
                 raise EvidenceRejected("corrupt")
             info = pdf.trailer.get(pikepdf.Name.Info)
@@ -362,18 +542,26 @@ def _pdf(data: bytes) -> tuple[bytes, list[str], bool]:
                 if annotation and pikepdf.Name.T in obj:
                     del obj[pikepdf.Name.T]
                     removed.append("annotation-author")
+                warning = _pdf_scrub(obj, removed) or warning
                 if isinstance(obj, pikepdf.Stream):
                     codes, unsure = _pdf_stream(obj, subtype)
                     removed += codes
                     warning = warning or unsure
-            pdf.save(out, encryption=False)
+            # Streams pass through as they are (#21, item 9): neither decoded nor recompressed,
+            # so a stream that inflates to gigabytes costs nothing here.
+            pdf.save(out, encryption=False, compress_streams=False,
+                     stream_decode_level=pikepdf.StreamDecodeLevel.none)
     return out.getvalue(), removed, warning
 
 
 def _pdf_stream(obj: pikepdf.Stream, subtype: object) -> tuple[list[str], bool]:
-    """Strip a JPEG image's metadata segments; say if an attached file keeps its own."""
+    """Strip a JPEG image's metadata segments; empty an attached file."""
     if obj.get(pikepdf.Name.Type) == pikepdf.Name.EmbeddedFile:
-        return [], True
+        obj.write(b"")
+        for key in list(obj.keys()):
+            if key not in ("/Type", "/Length"):
+                del obj[key]
+        return ["pdf-attachment"], False
     raw = obj.get(pikepdf.Name.Filter)
     filters = list(raw) if isinstance(raw, pikepdf.Array) else [raw]
     if subtype != pikepdf.Name.Image or pikepdf.Name.DCTDecode not in filters:
@@ -415,29 +603,99 @@ _OOXML_PROPS_PATHS = frozenset({"docProps/core.xml", "docProps/app.xml", "docPro
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 
 
-def _ooxml(data: bytes, max_bytes: int) -> CleanFile:
+def _ooxml(data: bytes, max_expanded: int) -> CleanFile:
     """Accept a Word/Excel/PowerPoint package and clean each part by its role (see
-    :data:`_OOXML_PARTS`); refuse other zips and documents with macros."""
-    with _parse_guard(), zipfile.ZipFile(io.BytesIO(data)) as src:
-        members = _ooxml_members(src, max_bytes)
+    :data:`_OOXML_PARTS`); refuse other zips, zip bombs and documents with macros."""
+    _check_central_directory(data)
+    with _parse_guard(), zipfile.ZipFile(io.BytesIO(data)) as zf:
+        src = _Archive(data, zf, _expansion_budget(len(data)), max_expanded)
+        members = _ooxml_members(src)
         names = frozenset(info.filename for info in members)
-        content_types, declared = _content_types(src)
+        content_types, defaults, declared = _content_types(src)
         _refuse_macros(declared, names)
         kind, mime = _main_part(content_types, names)
-        package = _Package(content_types, _package_relationships(src))
+        package = _Package(content_types, _package_relationships(src), defaults)
         cleaned, removed, warning = _rewrite_zip(src, members, package)
-    return CleanFile(kind, mime, kind, cleaned, removed, warning)
+    return CleanFile(kind, mime, kind, cleaned, removed, warning, src.inflated)
 
 
-def _ooxml_members(src: zipfile.ZipFile, max_bytes: int) -> list[zipfile.ZipInfo]:
-    """The package's files, refused when there are too many, they inflate too far, a name
-    repeats, or the two parts every package has are missing."""
-    members = [info for info in src.infolist() if not info.is_dir()]
-    if (
-        len(members) > _ZIP_MAX_MEMBERS
-        or sum(info.file_size for info in members) > _ZIP_EXPANSION * max_bytes
-    ):
-        raise EvidenceRejected("too-large")
+def _check_central_directory(data: bytes) -> None:
+    """Refuse a zip whose central directory could list more members than allowed, before
+    ZipFile reads it (it makes an object per entry, however many there are)."""
+    end = data.rfind(_ZIP_END, max(0, len(data) - _ZIP_END_SIZE - 0xFFFF))
+    if end < 0 or end + _ZIP_END_SIZE > len(data):
+        raise EvidenceRejected("corrupt")
+    directory_size = struct.unpack_from("<I", data, end + 12)[0]
+    if directory_size > ZIP_MAX_MEMBERS * _ZIP_ENTRY_BYTES:  # 0xFFFFFFFF (zip64) included
+        raise EvidenceRejected("zip-bomb")
+
+
+def _expansion_budget(size: int) -> int:
+    """How many bytes a package of ``size`` bytes may inflate to, all members together."""
+    return min(ZIP_MAX_EXPANDED, ZIP_MAX_RATIO * size)
+
+
+class _Archive:
+    """A zip being read: its bytes, its central directory, and what may still be inflated.
+
+    Members are inflated here rather than by ZipFile, never past the size the central
+    directory declares: a member that holds more than it declares is refused as a bomb
+    (its first byte too many is the last inflated), one that holds less or fails its CRC
+    as corrupt. Every byte inflated counts against the package's own bound and against what is
+    left of the request's.
+    """
+
+    def __init__(self, data: bytes, zf: zipfile.ZipFile, own: int, request: int) -> None:
+        self.data, self.zf, self.own, self.request, self.inflated = data, zf, own, request, 0
+
+    def check(self, size: int) -> None:
+        """Refuse inflating ``size`` more bytes past either bound."""
+        if self.inflated + size > self.own:
+            raise EvidenceRejected("zip-bomb")
+        if self.inflated + size > self.request:
+            raise EvidenceRejected("too-much-together")
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's bytes, checked against its declared size and CRC."""
+        if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
+                                                              zipfile.ZIP_DEFLATED):
+            raise EvidenceRejected("corrupt")  # encrypted, or a method Office does not use
+        self.check(info.file_size)
+        raw = self._raw(info)
+        if info.compress_type == zipfile.ZIP_STORED:
+            body = raw
+        else:
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            body = inflater.decompress(raw, info.file_size + 1)
+        if len(body) > info.file_size:
+            raise EvidenceRejected("zip-bomb")  # it holds more than its header says
+        self.inflated += len(body)
+        if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
+            raise EvidenceRejected("corrupt")
+        return body
+
+    def _raw(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's compressed bytes, after its local header."""
+        at = info.header_offset
+        header = self.data[at : at + 30]
+        if len(header) < 30 or header[:4] != _ZIP_MAGIC:
+            raise EvidenceRejected("corrupt")
+        name_length, extra_length = struct.unpack_from("<HH", header, 26)
+        start = at + 30 + name_length + extra_length
+        raw = self.data[start : start + info.compress_size]
+        if len(raw) != info.compress_size:
+            raise EvidenceRejected("corrupt")
+        return raw
+
+
+def _ooxml_members(src: _Archive) -> list[zipfile.ZipInfo]:
+    """The package's files, refused when there are too many, they declare more than the
+    package (or what is left of the request's budget) may inflate to, a name repeats, or
+    the two parts every package has are missing."""
+    members = [info for info in src.zf.infolist() if not info.is_dir()]
+    if len(members) > ZIP_MAX_MEMBERS:
+        raise EvidenceRejected("zip-bomb")
+    src.check(sum(info.file_size for info in members))
     names = {info.filename for info in members}
     if len(names) != len(members):
         raise EvidenceRejected("corrupt")
@@ -446,15 +704,19 @@ def _ooxml_members(src: zipfile.ZipFile, max_bytes: int) -> list[zipfile.ZipInfo
     return members
 
 
-def _content_types(src: zipfile.ZipFile) -> tuple[dict[str, str], list[str]]:
-    """The content type each part is declared with by an Override, and every content type
-    declared (Defaults included, lower case)."""
-    types = SafeET.fromstring(_read_member(src, src.getinfo("[Content_Types].xml")))
+def _content_types(src: _Archive) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """The content type each part is declared with by an Override, the Defaults (lower-case
+    extension -> content type), and every content type declared (lower case)."""
+    types = SafeET.fromstring(src.read(src.zf.getinfo("[Content_Types].xml")))
     overrides = {
         str(el.get("PartName", "")).lstrip("/"): str(el.get("ContentType", ""))
         for el in types.iter(f"{_CT_NS}Override")
     }
-    return overrides, [str(el.get("ContentType", "")).lower() for el in types]
+    defaults = {
+        str(el.get("Extension", "")).lower(): str(el.get("ContentType", ""))
+        for el in types.iter(f"{_CT_NS}Default")
+    }
+    return overrides, defaults, [str(el.get("ContentType", "")).lower() for el in types]
 
 
 def _refuse_macros(declared: list[str], names: frozenset[str]) -> None:
@@ -473,28 +735,28 @@ def _main_part(content_types: dict[str, str], names: frozenset[str]) -> tuple[st
     return mains[0][1]
 
 
-def _package_relationships(src: zipfile.ZipFile) -> tuple[tuple[str, str], ...]:
+def _package_relationships(src: _Archive) -> tuple[tuple[str, str], ...]:
     """The package's own relationships (``_rels/.rels``) as (type, target part) pairs."""
-    rels = SafeET.fromstring(_read_member(src, src.getinfo("_rels/.rels")))
+    rels = SafeET.fromstring(src.read(src.zf.getinfo("_rels/.rels")))
     return tuple((str(el.get("Type", "")), str(el.get("Target", "")).lstrip("/")) for el in rels)
-
-
-def _read_member(src: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A member's bytes, inflating no more than its declared size. ZipFile.read() inflates the
-    whole stream before cutting it to that size, so a member that lies about its size (4 KiB
-    declared, 1 GiB of zeros inside: a 1 MiB upload) would take gigabytes of memory; read this
-    way, the lie costs nothing and fails the member's CRC check (corrupt)."""
-    with src.open(info) as stream:
-        return stream.read(info.file_size)
 
 
 @dataclass(frozen=True)
 class _Package:
     """What a package says of its parts: the content type each is declared with (by an
-    Override) and the package's relationships, as (type, target part) pairs."""
+    Override), the package's relationships, as (type, target part) pairs, and the content
+    types of the Defaults (by lower-case extension)."""
 
     content_types: dict[str, str]
     relationships: tuple[tuple[str, str], ...]
+    defaults: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def content_type(self, name: str) -> str:
+        """The part's content type (its Override, else its extension's Default), lower case."""
+        if name in self.content_types:
+            return self.content_types[name].lower()
+        _base, dot, extension = name.rpartition("/")[2].rpartition(".")
+        return self.defaults.get(extension.lower(), "").lower() if dot else ""
 
 
 _Cleaned = tuple[bytes, list[str], bool]  # the part's new body, what was removed, warning
@@ -517,12 +779,14 @@ class _PartRole:
     content_types: frozenset[str] = frozenset()
     named: Callable[[str], bool] = _never
     relationship: str = ""
+    typed: Callable[[str], bool] = _never  # tests the part's content type (or its Default's)
 
     def holds(self, name: str, package: _Package) -> bool:
         """Whether the part ``name`` of ``package`` has this role."""
         return (
             package.content_types.get(name, "") in self.content_types
             or self.named(name)
+            or self.typed(package.content_type(name))
             or (
                 bool(self.relationship)
                 and any(
@@ -550,8 +814,8 @@ def _blank_thumbnail(name: str, body: bytes) -> _Cleaned:
 
 
 def _clean_other(name: str, body: bytes) -> _Cleaned:
-    """Pictures lose their metadata; embedded documents keep theirs (warning); anything
-    else is copied as is."""
+    """Pictures lose their metadata; anything else (embedded documents, other picture
+    formats, binaries of unknown purpose) is copied as is, with a warning."""
     guess = filetype.guess(body)
     kind = _SNIFFED[guess.extension][0] if guess and guess.extension in _SNIFFED else ""
     if kind in _STRIPPERS:
@@ -560,7 +824,118 @@ def _clean_other(name: str, body: bytes) -> _Cleaned:
         except EvidenceRejected:
             return body, [], True
         return cleaned, codes, False
-    return body, [], "/embeddings/" in f"/{name.lower()}"
+    return body, [], True
+
+
+_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_REL_ATTRS = ("Id", "Type", "Target", "TargetMode")
+# What an external relationship points to afterwards: an absolute URI that leads nowhere.
+_NOWHERE = "about:blank"
+# A target that is not a part name, whatever its TargetMode says: a URI scheme (file:, http:,
+# C: too) or a UNC path.
+_OUTSIDE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|\\\\|//")
+
+
+def _clean_relationships(name: str, body: bytes) -> _Cleaned:
+    """Every relationship part (not only the package's): targets outside the package (an
+    attached template's path, hyperlinks, linked workbooks, SharePoint addresses) are blanked.
+
+    The part is rewritten from what was understood; anything else in it (other elements or
+    attributes) is dropped with a warning. A part with nothing to blank is kept as it was.
+    """
+    root = SafeET.fromstring(body)
+    unsure = root.tag != f"{_REL_NS}Relationships" or bool(root.attrib) or bool(
+        (root.text or "").strip())
+    entries, external = [], False
+    for rel in root:
+        if rel.tag != f"{_REL_NS}Relationship":
+            unsure = True
+            continue
+        attrs = {key: str(rel.attrib[key]) for key in _REL_ATTRS if key in rel.attrib}
+        unsure = unsure or len(attrs) != len(rel.attrib) or len(rel) > 0 or bool(
+            (rel.text or "").strip() or (rel.tail or "").strip())
+        target = attrs.get("Target", "")
+        if target != _NOWHERE and (attrs.get("TargetMode") == "External"
+                                   or _OUTSIDE.match(target)):
+            attrs["Target"], external = _NOWHERE, True
+        entries.append(attrs)
+    if not external and not unsure:
+        return body, [], False
+    rows = "".join(
+        "<Relationship" + "".join(f" {k}={quoteattr(v)}" for k, v in attrs.items()) + "/>"
+        for attrs in entries
+    )
+    declaration = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    rebuilt = f'{declaration}<Relationships xmlns="{_REL_NS[1:-1]}">{rows}</Relationships>'
+    return rebuilt.encode(), ["external-link"] if external else [], unsure
+
+
+def _blank_signature(name: str, body: bytes) -> _Cleaned:
+    """A digital signature (its certificate names the signer; the cleaning breaks it anyway)
+    becomes its empty root element."""
+    root = SafeET.fromstring(body)
+    return _empty_xml(str(root.tag)), ["signature"] if len(root) or root.attrib else [], False
+
+
+def _blank_custom_xml(name: str, body: bytes) -> _Cleaned:
+    """A custom XML data part (SharePoint's document properties: owners, editors, libraries;
+    bibliography sources...) becomes its empty root element."""
+    root = SafeET.fromstring(body)
+    codes = ["custom-xml"] if len(root) or root.attrib or (root.text or "").strip() else []
+    return _empty_xml(str(root.tag)), codes, False
+
+
+# A Windows DEVMODE (Excel's and Word's printer settings): the printer's name in its first 64
+# bytes, the size of its public part and of the driver's private data after it.
+_DEVMODE_NAME, _DEVMODE_SIZES, _DEVMODE_MIN = 64, 68, 72
+
+
+def _blank_printer(name: str, body: bytes) -> _Cleaned:
+    """Printer settings lose the printer's name (often a server and a person's name) and
+    the driver's private data; the paper size and orientation stay."""
+    if len(body) < _DEVMODE_MIN:
+        return body, [], True
+    size = struct.unpack_from("<H", body, _DEVMODE_SIZES)[0]
+    if not _DEVMODE_MIN <= size <= len(body):
+        return body, [], True
+    cleaned = bytearray(body[:size])
+    cleaned[:_DEVMODE_NAME] = bytes(_DEVMODE_NAME)
+    struct.pack_into("<H", cleaned, _DEVMODE_SIZES + 2, 0)
+    return bytes(cleaned), ["printer"] if bytes(cleaned) != body else [], False
+
+
+def _keep(name: str, body: bytes) -> _Cleaned:
+    return body, [], False
+
+
+# Content types of parts whose content the cleaner knows: the standard's own parts (document,
+# sheets, slides, styles, comments, drawings, charts...) and Microsoft's common additions.
+_OOXML_STANDARD = ("application/vnd.openxmlformats-officedocument.",
+                   "application/vnd.openxmlformats-package.")
+_OOXML_MS_KNOWN = frozenset(
+    f"application/vnd.ms-{name}+xml".lower()
+    for name in (
+        "excel.person", "excel.threadedcomments", "excel.slicer", "excel.slicercache",
+        "excel.timeline", "excel.timelinecache", "word.stylesWithEffects",
+        "office.chartstyle", "office.chartcolorstyle", "office.drawingml.diagramDrawing",
+        "powerpoint.comments", "powerpoint.authors",
+    )
+)
+
+
+def _known_xml_type(content_type: str) -> bool:
+    """Whether a part of this content type is XML whose identifying values are known."""
+    return content_type in _OOXML_MS_KNOWN or (
+        content_type.startswith(_OOXML_STANDARD)
+        and (content_type.endswith("+xml") or content_type.endswith(".vmldrawing"))
+    )
+
+
+def _blank_unknown_xml(name: str, body: bytes) -> _Cleaned:
+    """An XML part of a kind the cleaner does not know: known names are blanked, and the
+    warning says the rest may still identify someone."""
+    cleaned, codes, _unsure = _blank_people(body)
+    return cleaned, codes, True
 
 
 # The roles of parts, first match first. A part that needs more cleaning (another identifying
@@ -574,10 +949,24 @@ _OOXML_PARTS = (
         named=lambda name: name.lower().startswith("docprops/thumbnail."),
         relationship="/metadata/thumbnail",
     ),
-    # Any other XML part: the people named in it (comment and revision authors).
-    _PartRole(
-        lambda name, body: _blank_people(body), named=lambda name: name.lower().endswith(".xml")
-    ),
+    # The list of parts and their types (its own format, nothing identifying in it).
+    _PartRole(_keep, named="[Content_Types].xml".__eq__),
+    # Relationships, in every folder: the targets outside the package.
+    _PartRole(_clean_relationships, named=lambda name: name.lower().endswith(".rels")),
+    # Digital signatures: the signer's certificate.
+    _PartRole(_blank_signature, typed=lambda ct: ct.endswith("digital-signature-xmlsignature+xml")),
+    # Custom XML data (SharePoint's owners and editors, bibliography...).
+    _PartRole(_blank_custom_xml, named=lambda name: (
+        name.lower().startswith("customxml/") and name.lower().endswith(".xml"))),
+    # Printer settings (Excel, Word): the printer's name.
+    _PartRole(_blank_printer, typed=lambda ct: ct.endswith(".printersettings")),
+    # The standard's XML parts: the people and paths named in them (comment and revision
+    # authors, the folder a workbook was saved in, a data connection's source).
+    _PartRole(lambda name, body: _blank_people(body), typed=_known_xml_type),
+    # Embedded fonts.
+    _PartRole(_keep, typed=lambda ct: "font" in ct),
+    # Any other XML part: the same, with a warning (it may hold something else).
+    _PartRole(_blank_unknown_xml, named=lambda name: name.lower().endswith((".xml", ".vml"))),
 )
 _OOXML_OTHER = _PartRole(_clean_other)  # every other part: pictures, embeddings, binaries
 
@@ -588,7 +977,7 @@ def _part_role(name: str, package: _Package) -> _PartRole:
 
 
 def _rewrite_zip(
-    src: zipfile.ZipFile, members: list[zipfile.ZipInfo], package: _Package
+    src: _Archive, members: list[zipfile.ZipInfo], package: _Package
 ) -> tuple[bytes, tuple[str, ...], bool]:
     """Copy every member, cleaning it by its role; also say whether anything is left.
 
@@ -600,7 +989,7 @@ def _rewrite_zip(
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in members:
             role = _part_role(info.filename, package)
-            body, codes, unsure = role.clean(info.filename, _read_member(src, info))
+            body, codes, unsure = role.clean(info.filename, src.read(info))
             removed += codes
             warning = warning or unsure
             dst.writestr(zipfile.ZipInfo(info.filename, _ZIP_EPOCH), body, zipfile.ZIP_DEFLATED)
@@ -619,6 +1008,7 @@ _X = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _XTC = "{http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments}"
 _P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
 _P188 = "{http://schemas.microsoft.com/office/powerpoint/2018/8/main}"
+_X15AC = "{http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac}"
 # (element, or "" for any, attribute) whose value names a person: comment and revision
 # authors (Word), persons and revision users (Excel), comment authors (PowerPoint).
 _PEOPLE_ATTRS = frozenset(
@@ -627,8 +1017,23 @@ _PEOPLE_ATTRS = frozenset(
     + [(f"{_X}fileSharing", "userName"), (f"{_P}cmAuthor", "name"), (f"{_P}cmAuthor", "initials")]
     + [(f"{_P188}author", attr) for attr in ("name", "initials", "userId")]
 )
+# The same for values naming a place on someone's computer or network (#21, item 2): the
+# folder a workbook was saved in (C:\Users\<name>\...), the sources of data connections and
+# of a mail merge.
+_PATH_ATTRS = frozenset(
+    [(f"{_X}connection", "sourceFile"), (f"{_X}connection", "odcFile")]
+    + [(f"{_X}dbPr", "connection"), (f"{_X}webPr", "url"), (f"{_X}textPr", "sourceFile")]
+    + [(f"{_W}connectString", f"{_W}val"), (f"{_W}query", f"{_W}val")]
+)
+# What blanking each value removes, as a code for the reporter's report.
+_BLANKED_ATTRS: dict[tuple[str, str], str] = (
+    dict.fromkeys(_PEOPLE_ATTRS, "office-author")
+    | {(f"{_X15AC}absPath", "url"): "file-path"}
+    | dict.fromkeys(_PATH_ATTRS, "external-link")
+)
 _PEOPLE_TEXT = frozenset({f"{_X}author"})  # Excel notes: <authors><author>name</author>
-_PEOPLE_NS = {key[1:].partition("}")[0] for pair in _PEOPLE_ATTRS for key in pair if key[:1] == "{"}
+_PEOPLE_NS = {key[1:].partition("}")[0] for pair in _BLANKED_ATTRS for key in pair
+              if key[:1] == "{"}
 _XML_NAME = rb"""[^\s=/<>!?"']+"""
 _XML_VALUE = rb"""(?:"[^"]*"|'[^']*')"""
 _XML_ATTR = re.compile(rb"(\s+)(" + _XML_NAME + rb")(\s*=\s*)(" + _XML_VALUE + rb")")
@@ -638,7 +1043,8 @@ _XML_START = re.compile(
 
 
 def _blank_people(body: bytes) -> tuple[bytes, list[str], bool]:
-    """Blank the values naming people, editing the bytes so nothing else changes.
+    """Blank the values naming people or their files (:data:`_BLANKED_ATTRS`), editing the
+    bytes so nothing else changes.
 
     Expat (with defusedxml's defences) finds the start tags holding such values, with the
     prefixes they are written with; only those attribute values (and the text of Excel's
@@ -648,7 +1054,7 @@ def _blank_people(body: bytes) -> tuple[bytes, list[str], bool]:
     utf16 = body.startswith((b"\xff\xfe", b"\xfe\xff"))  # parsed, but cannot be edited
     if not utf16 and not any(ns.encode() in body for ns in _PEOPLE_NS):
         return body, [], False
-    edits: list[tuple[int, set[bytes], bool]] = []  # start tag, attributes, blank text
+    edits: list[tuple[int, dict[bytes, str], bool]] = []  # start tag, attributes, blank text
     open_text: list[int] = []  # start of the element whose text is a name, while open
     text_ends: dict[int, int] = {}
     expat = SafeET.DefusedXMLParser().parser
@@ -670,11 +1076,12 @@ def _blank_people(body: bytes) -> tuple[bytes, list[str], bool]:
     def start(name: str, attrs: list[str]) -> None:
         element = resolve(name)[0]
         text = element in _PEOPLE_TEXT
-        written = set()
+        written = {}
         for i in range(0, len(attrs), 2):
             key, qname = resolve(attrs[i])
-            if attrs[i + 1] and (("", key) in _PEOPLE_ATTRS or (element, key) in _PEOPLE_ATTRS):
-                written.add(qname)
+            code = _BLANKED_ATTRS.get(("", key)) or _BLANKED_ATTRS.get((element, key))
+            if attrs[i + 1] and code:
+                written[qname] = code
         if text:
             open_text.append(expat.CurrentByteIndex)
         if written or text:
@@ -686,7 +1093,8 @@ def _blank_people(body: bytes) -> tuple[bytes, list[str], bool]:
 
     expat.StartElementHandler, expat.EndElementHandler = start, end
     expat.Parse(body, True)
-    out, pos, found = [], 0, False
+    out: list[bytes] = []
+    pos, found = 0, list[str]()
     for at, names, text in edits:
         if at < pos:  # inside a name already blanked
             continue
@@ -694,17 +1102,18 @@ def _blank_people(body: bytes) -> tuple[bytes, list[str], bool]:
         if tag is None:
             return body, [], True  # e.g. a UTF-16 part
 
-        def attribute(attr: re.Match[bytes], names: set[bytes] = names) -> bytes:
+        def attribute(attr: re.Match[bytes], names: dict[bytes, str] = names) -> bytes:
             return attr[1] + attr[2] + attr[3] + attr[4][:1] * 2 if attr[2] in names else attr[0]
 
         out += [body[pos:at], body[at : tag.start(1)], _XML_ATTR.sub(attribute, tag[1])]
         pos = tag.end(1)
-        found = found or bool(names)
+        found += names.values()
         content = body[tag.end() : text_ends.get(at, 0)]
         if text and content and not content.startswith(b"tc={"):  # not a threaded comment
             out.append(body[pos : tag.end()])
-            pos, found = text_ends[at], True
-    return b"".join([*out, body[pos:]]), ["office-author"] if found else [], False
+            pos = text_ends[at]
+            found.append("office-author")
+    return b"".join([*out, body[pos:]]), list(dict.fromkeys(found)), False
 
 
 def _empty_xml(tag: str) -> bytes:

@@ -84,6 +84,12 @@ class ReportForm(FlaskForm):
     witnesses = TextAreaField(_l("Who else knows about it, or where can evidence be found?"),
                               filters=[_clean], validators=[Optional(), Length(max=2000)])
     files = MultipleFileField(_l("Evidence files (optional)"))
+    # #21, item 11: names such as IMG_20261207_153012.jpg tell when a photo was taken.
+    keep_names = BooleanField(
+        _l("Keep my files' original names"),
+        description=_l("Unless you tick this, your files are saved as evidence-1, evidence-2… "
+                       "because a file name such as IMG_20261207_153012.jpg can tell when, and "
+                       "on which phone, a photo was taken."))
     real_name = BooleanField(_l("I report under my real name (实名举报)"))
     reporter_name = StringField(_l("Your name"), filters=[_clean],
                                 validators=[Optional(), Length(max=50)])
@@ -122,6 +128,11 @@ class ReplyForm(FlaskForm):
     text = TextAreaField(_l("Your message"), filters=[_clean],
                          validators=[Optional(), Length(max=MAX_FACTS)])
     files = MultipleFileField(_l("More evidence files (optional)"))
+    keep_names = BooleanField(
+        _l("Keep my files' original names"),
+        description=_l("Unless you tick this, your files are saved as evidence-1, evidence-2… "
+                       "because a file name such as IMG_20261207_153012.jpg can tell when, and "
+                       "on which phone, a photo was taken."))
 
 
 class IdentityForm(FlaskForm):

@@ -9,6 +9,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from casework.models import CaseState, Category
+from intake.evidence import (
+    REQUEST_MAX_EXPANDED,
+    ZIP_MAX_EXPANDED,
+    ZIP_MAX_MEMBERS,
+    ZIP_MAX_RATIO,
+)
 from intake.service import IntakeError, RegistrationRefused
 from portal.errors import DETAILS, FALLBACK, Entry, ErrorTable
 
@@ -42,6 +48,17 @@ EVIDENCE_ERRORS = {
     "too-many-pixels": _l("the image has too many pixels."),
     "encrypted-pdf": _l("the PDF is password-protected; send it without a password."),
     "macro": _l("office files with macros are not accepted; save it without macros."),
+    # #21, item 9: a package that would inflate past the bounds of intake.evidence.
+    "zip-bomb": _l("the file unpacks to far more data than its size, or has too many parts "
+                   "(at most %(unpacked)d MB unpacked, %(ratio)d times its size, %(parts)d "
+                   "parts), so it was not opened. If it is a real document, save it again or "
+                   "as PDF and send that."),
+    "protected-pdf": _l("the PDF is protected (encrypted against changes), so its size when "
+                        "unpacked cannot be checked safely; print it to a new PDF or save it "
+                        "without protection, and send that."),
+    "too-much-together": _l("together with the files before it, this file unpacks to more "
+                            "than one message can take (%(together)d MB); send it in a "
+                            "separate message, from your report's page."),
 }
 
 # Plain-language status for the reporter (PRODUCT.md states, as a reporter understands them).
@@ -74,14 +91,27 @@ REMOVED_LABELS = {
     "trailer": _l("data hidden after the end of the file"),
     "icc-name": _l("the colour profile's name"),
     "pdf-private": _l("private application data"),
+    # #21, item 2.
+    "external-link": _l("links to other files and web addresses (such as the template's or a "
+                        "linked workbook's location on your computer)"),
+    "file-path": _l("the folder the file was saved in"),
+    "custom-xml": _l("document-server data (such as SharePoint owners and editors)"),
+    "printer": _l("the printer's name"),
+    "signature": _l("digital signatures (they name the signer)"),
+    "pdf-action": _l("scripts, web links and actions (opening addresses, launching files, "
+                     "sending form data)"),
+    "pdf-attachment": _l("files attached inside the PDF (send them as separate files if they "
+                         "matter)"),
 }
 
 
 def evidence_error(filename: str, code: str, max_bytes: int) -> str:
     """The message for a refused file, naming it."""
     reason = EVIDENCE_ERRORS.get(code, EVIDENCE_ERRORS["unknown-type"])
-    return _("File “%(name)s”: %(reason)s", name=filename,
-             reason=str(reason) % {"mb": max_bytes // (1024 * 1024)})
+    values = {"mb": max_bytes // (1024 * 1024), "unpacked": ZIP_MAX_EXPANDED // (1024 * 1024),
+              "ratio": ZIP_MAX_RATIO, "parts": ZIP_MAX_MEMBERS,
+              "together": REQUEST_MAX_EXPANDED // (1024 * 1024)}
+    return _("File “%(name)s”: %(reason)s", name=filename, reason=str(reason) % values)
 
 
 def subtype_label(category: Category, value: str) -> str:

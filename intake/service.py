@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -84,8 +84,11 @@ class Identity:
 class Evidence:
     """An uploaded file after type checking and metadata removal."""
 
-    filename: str
+    filename: str  # the name stored (inside the encrypted metadata) and shown to staff
     clean: CleanFile
+    # The name it was sent under when that is not the one stored (#21, item 11): shown to the
+    # reporter once, on the confirmation, and never stored.
+    sent_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -588,6 +591,12 @@ def _open_case_for_update(db: Session, reporter: Reporter) -> Case:
     if case.state not in OPEN_STATES:
         raise IntakeError("case-closed")
     return case
+
+
+def evidence_count(db: Session, reporter: Reporter) -> int:
+    """How many files the reporter's case holds (the next one is numbered after them)."""
+    return int(db.scalar(select(func.count()).select_from(EvidenceFile)
+                         .where(EvidenceFile.case_id == reporter.case.id)) or 0)
 
 
 def reply(db: Session, reporter: Reporter, text: str, files: list[Evidence]) -> None:

@@ -121,25 +121,36 @@ def _display_name(upload: FileStorage) -> str:
     return name[:120] or _("(unnamed file)")
 
 
-def read_evidence(uploads: list[FileStorage]
+def read_evidence(uploads: list[FileStorage], *, keep_names: bool = False, first: int = 1
                   ) -> tuple[list[service.Evidence], list[str], int]:
     """Check and clean every upload in memory; return the files, error messages and the
-    status code those errors deserve (413 when a file is too large)."""
+    status code those errors deserve (413 when a file is too large or a zip bomb).
+
+    Files are named ``evidence-<first>.<type>``, ``evidence-<first + 1>.<type>``… unless
+    ``keep_names``: a phone's names say when a photo was taken (#21, item 11)."""
     cfg = _cfg()
     if len(uploads) > cfg.max_files:
         return [], [_("At most %(n)d files can be attached.", n=cfg.max_files)], 400
     files, errors, status = [], [], 400
+    expandable = evidence.REQUEST_MAX_EXPANDED  # what the request's packages may inflate to
     for upload in uploads:
         name = _display_name(upload)
         data = upload.stream.read(cfg.max_file_bytes + 1)
         try:
             clean = evidence.clean(data, max_bytes=cfg.max_file_bytes,
-                                   max_pixels=cfg.max_image_pixels)
+                                   max_pixels=cfg.max_image_pixels, max_expanded=expandable)
+            expandable -= clean.expanded
         except evidence.EvidenceRejected as exc:
             errors.append(messages.evidence_error(name, exc.code, cfg.max_file_bytes))
-            status = 413 if exc.code == "too-large" else status
+            status = 413 if exc.code in ("too-large", "zip-bomb", "too-much-together") \
+                else status
             continue
-        files.append(service.Evidence(name, clean))
+        if keep_names:
+            files.append(service.Evidence(name, clean))
+        else:
+            number = first + len(files)
+            files.append(service.Evidence(f"evidence-{number}.{clean.extension}", clean,
+                                          sent_as=name))
     return files, errors, status
 
 
@@ -219,7 +230,8 @@ def _file(form: ReportForm, choices: service.ReportChoices) -> Response | tuple[
     category = next((c for c in choices.categories if c.id == form.category.data), None)
     uploads = chosen_files()
     valid = form.validate_on_submit() and _check_report(form, category, choices.objection)
-    files, file_errors, status = read_evidence(uploads) if valid else ([], [], 400)
+    files, file_errors, status = (read_evidence(uploads, keep_names=bool(form.keep_names.data))
+                                  if valid else ([], [], 400))
     if valid and not file_errors and category is not None:
         if category.id not in choices.open_ids:
             abort(503, description="intake-closed")
@@ -382,7 +394,9 @@ def reply() -> Response | tuple[str, int]:
     form = ReplyForm()
     uploads = chosen_files()
     if form.validate_on_submit():
-        files, errors, status = read_evidence(uploads)
+        files, errors, status = read_evidence(
+            uploads, keep_names=bool(form.keep_names.data),
+            first=service.evidence_count(db.session(), reporter) + 1)
         if not errors and not form.text.data and not files:
             errors = [_("Write a message or choose a file.")]
         if not errors:

@@ -172,6 +172,7 @@ def test_journey_2_the_objection_is_filed_anonymously_and_checked_later(
     expect(filed.file(PHOTO_NAME)).to_contain_text("GPS 位置")
     expect(filed.file(PHOTO_NAME)).to_contain_text("XMP 元数据")
     expect(filed.file(PDF_NAME)).to_contain_text("文档属性（作者、软件、日期）")
+    expect(filed.file(PHOTO_NAME)).to_contain_text("evidence-1.jpg")  # renamed (#21, item 11)
     axe.check(filed.page)
     shots.take(filed.page, "04-receipt")
     browser.close()
@@ -185,7 +186,7 @@ def test_journey_2_the_objection_is_filed_anonymously_and_checked_later(
     expect(case.main).to_contain_text("匿名举报")
     expect(case.report).to_contain_text("对公示对象有异议")
     expect(case.report).to_contain_text(OBJECTION_FACTS)
-    expect(case.main.get_by_role("listitem").filter(has_text=PHOTO_NAME)).to_contain_text(
+    expect(case.main.get_by_role("listitem").filter(has_text="evidence-1.jpg")).to_contain_text(
         "GPS 位置")
     axe.check(later)
     shots.take(later, "06-reporter-case")
@@ -241,8 +242,8 @@ def test_journey_3_an_org_handler_answers_the_objection_with_the_reporter(
     expect(case.objection).to_contain_text(f"{person.name} · {person.proposed_post}")
     expect(case.report).to_contain_text(OBJECTION_FACTS)
     shots.take(handler, "08-case")
-    assert_photo_clean(case.download(case.evidence(PHOTO_NAME)))
-    assert_pdf_clean(case.download(case.evidence(PDF_NAME)))
+    assert_photo_clean(case.download(case.evidence("evidence-1.jpg")))
+    assert_pdf_clean(case.download(case.evidence("evidence-2.pdf")))
 
     case.accept("核查")
     expect(case.state).to_have_text("已受理")

@@ -56,7 +56,8 @@ def filed(desk: Desk) -> tuple[bytes, str]:
         {"category": str(desk.category_id("discipline")), "persons-0-name": "王五",
          "persons-0-unit": "某局<i>", "facts": FACTS, "event_place": "办公室",
          "witnesses": "同事 A", "real_name": "y", "reporter_name": IDENTITY[0],
-         "reporter_phone": IDENTITY[1], "reporter_unit": IDENTITY[2]},
+         "reporter_phone": IDENTITY[1], "reporter_unit": IDENTITY[2],
+         "keep_names": "y"},  # the export's own name sanitising is what is tested here
         files=[(TEXT_FILE, "../../转账 记录.txt"), (photo, "IMG_0001.jpg")])
     assert status == 200, re.findall(r'class="error[^>]*>([^<]*)', html)
     return photo, receipt_of(html)

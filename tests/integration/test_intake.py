@@ -427,7 +427,7 @@ def test_follow_up_reply_identity_and_withdraw(desk: Desk) -> None:
     assert reply.status_code == 303
     page = client.get("/report/case").get_data(as_text=True)
     assert "补充：还有转账记录。" in page
-    assert "bank.txt" in page
+    assert "evidence-1.txt" in page  # renamed (#21, item 11)
     added = client.post("/report/case/identity", data={
         "csrf_token": csrf_of(page), "reporter_name": "钱七", "reporter_phone": "139"})
     assert added.status_code == 303

@@ -416,7 +416,8 @@ def report_fields(report: SentReport, page: str, category_ids: Mapping[str, int]
                    (f"persons-{i}-post", post)]
     fields += [("event_time", report.event_time), ("event_place", report.event_place),
                ("facts", report.facts), ("witnesses", report.witnesses),
-               ("concerns_leader", "no"), ("homepage", "")]
+               ("concerns_leader", "no"), ("homepage", ""),
+               ("keep_names", "y")]  # the files arrive under the names sent (#21, item 11)
     if report.identity is not None:
         name, phone, unit = report.identity
         fields += [("real_name", "y"), ("reporter_name", name), ("reporter_phone", phone),

@@ -139,8 +139,10 @@ def file_report(world: World, fields: dict[str, str],
     client = world.app.test_client()
     path = f"/report?lang={lang}" if lang else "/report"
     page = client.get(path).get_data(as_text=True)
+    # The hostile names are kept by the reporter's choice (#21, item 11), so they reach storage.
     base = {"category": str(world.category("discipline")), "concerns_leader": "no",
-            "persons-0-name": "李四", "facts": "2026年3月在办公室收受购物卡两万元，证据见附件。"}
+            "persons-0-name": "李四", "facts": "2026年3月在办公室收受购物卡两万元，证据见附件。",
+            "keep_names": "y"}
     body, content_type = multipart([*form_fields(page).items(), *{**base, **fields}.items()],
                                    files or [])
     return client.post(path, data=body, content_type=content_type)

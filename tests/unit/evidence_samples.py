@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import re
@@ -578,3 +579,286 @@ def m4a_with_tags() -> bytes:
     buf.seek(0)
     audio.save(buf)
     return buf.getvalue()
+
+
+# --- what an office package or a PDF names besides its authors (#21, item 2) ----------------
+
+USER = "zhangsan"  # the account name in Windows paths, SharePoint sites, URLs
+SHAREPOINT_OWNER = "王小明"
+_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_R_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def rels(*relationships: tuple[str, str, str, bool]) -> bytes:
+    """A relationship part of (id, type suffix, target, external) entries."""
+    body = "".join(
+        f'<Relationship Id="{rid}" Type="{_R_TYPE}/{kind}" Target="{target}"'
+        + (' TargetMode="External"' if external else "")
+        + "/>"
+        for rid, kind, target, external in relationships
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<Relationships xmlns="{_REL_NS}">{body}</Relationships>'
+    ).encode()
+
+
+def docx_with_template_links_and_sharepoint_data() -> bytes:
+    """A .docx made from a template in the author's profile, linking to a file on their disk
+    and to their SharePoint site, carrying SharePoint's customXml (the owner's name)."""
+    settings = (
+        f'<w:settings xmlns:w="{W_NS}" xmlns:r="{_R_TYPE}"><w:attachedTemplate r:id="rId1"/>'
+        "</w:settings>"
+    )
+    item = (
+        '<p:properties xmlns:p="http://schemas.microsoft.com/office/2006/metadata/properties">'
+        "<documentManagement><Owner><UserInfo><DisplayName>"
+        f"{SHAREPOINT_OWNER}</DisplayName><AccountId>i:0#.f|membership|{USER}@example.gov.cn"
+        "</AccountId></UserInfo></Owner></documentManagement></p:properties>"
+    )
+    item_props = (
+        '<ds:datastoreItem ds:itemID="{6A1B0C6E-0000-4000-8000-000000000001}" '
+        'xmlns:ds="http://schemas.openxmlformats.org/officeDocument/2006/customXml">'
+        "<ds:schemaRefs/></ds:datastoreItem>"
+    )
+    return ooxml(
+        parts={
+            "word/settings.xml": (f"{_OFFICE_CT}.wordprocessingml.settings+xml", settings.encode()),
+            "customXml/itemProps1.xml": (f"{_OFFICE_CT}.customXmlProperties+xml",
+                                         item_props.encode()),
+        },
+        extra={  # customXml items are declared only by the package's Default for .xml
+            "customXml/item1.xml": item.encode(),
+            "customXml/_rels/item1.xml.rels": rels(("rId1", "customXmlProps", "itemProps1.xml",
+                                                    False)),
+            "word/_rels/settings.xml.rels": rels(
+                ("rId1", "attachedTemplate",
+                 f"file:///C:\\Users\\{USER}\\AppData\\Roaming\\Microsoft\\Templates\\纪委.dotm",
+                 True)),
+            "word/_rels/document.xml.rels": rels(
+                ("rId1", "settings", "settings.xml", False),
+                ("rId2", "hyperlink", f"file:///C:/Users/{USER}/Desktop/%E8%B4%A6.xlsx", True),
+                ("rId3", "hyperlink",
+                 f"https://example-my.sharepoint.com/personal/{USER}_example_gov_cn/x.docx",
+                 True),
+                ("rId4", "customXml", "../customXml/item1.xml", False)),
+        },
+    )
+
+
+def devmode(printer: str, driver_data: bytes) -> bytes:
+    """A Windows DEVMODEW as Excel saves it in printerSettings1.bin: the printer's name,
+    the public fields (220 bytes in all), then the driver's private data."""
+    public = bytearray(220)
+    public[:64] = printer.encode("utf-16-le").ljust(64, b"\x00")
+    struct.pack_into("<HHHH", public, 64, 0x0401, 0x0600, 220, len(driver_data))
+    public[102:110] = "A4".encode("utf-16-le").ljust(8, b"\x00")
+    return bytes(public) + driver_data
+
+
+def xlsx_with_paths_and_links() -> bytes:
+    """A workbook naming the folder it was saved in, linking to another workbook on the
+    author's disk, with a hyperlink, a data connection and printer settings naming them."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    workbook = (
+        f'<workbook xmlns="{main}" xmlns:r="{_R_TYPE}" '
+        'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        'xmlns:x15ac="http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac" '
+        'mc:Ignorable="x15ac"><mc:AlternateContent><mc:Choice Requires="x15">'
+        f'<x15ac:absPath url="C:\\Users\\{USER}\\Desktop\\举报材料\\"/></mc:Choice>'
+        '</mc:AlternateContent><sheets><sheet name="账目" sheetId="1" r:id="rId1"/></sheets>'
+        '<externalReferences><externalReference r:id="rId2"/></externalReferences></workbook>'
+    )
+    external = (
+        f'<externalLink xmlns="{main}" xmlns:r="{_R_TYPE}"><externalBook r:id="rId1">'
+        '<sheetNames><sheetName val="Sheet1"/></sheetNames></externalBook></externalLink>'
+    )
+    connections = (
+        f'<connections xmlns="{main}"><connection id="1" name="q" type="1" '
+        f'sourceFile="C:\\Users\\{USER}\\Documents\\q.odc"><dbPr connection="Provider='
+        f'Microsoft.ACE.OLEDB.12.0;Data Source=C:\\Users\\{USER}\\Documents\\账.accdb" '
+        'command="t"/></connection></connections>'
+    )
+    sheet = f'<worksheet xmlns="{main}"><sheetData/></worksheet>'
+    return ooxml(
+        EXCEL_MAIN,
+        "xl/workbook.xml",
+        document=workbook.encode(),
+        parts={
+            "xl/worksheets/sheet1.xml": (f"{_OFFICE_CT}.spreadsheetml.worksheet+xml",
+                                         sheet.encode()),
+            "xl/externalLinks/externalLink1.xml": (
+                f"{_OFFICE_CT}.spreadsheetml.externalLink+xml", external.encode()),
+            "xl/connections.xml": (f"{_OFFICE_CT}.spreadsheetml.connections+xml",
+                                   connections.encode()),
+            "xl/printerSettings/printerSettings1.bin": (
+                f"{_OFFICE_CT}.spreadsheetml.printerSettings",
+                devmode(f"\\\\PRINTSRV\\{USER}-HP", f"owner={USER}".encode("utf-16-le"))),
+        },
+        extra={
+            "xl/_rels/workbook.xml.rels": rels(
+                ("rId1", "worksheet", "worksheets/sheet1.xml", False),
+                ("rId2", "externalLink", "externalLinks/externalLink1.xml", False)),
+            "xl/externalLinks/_rels/externalLink1.xml.rels": rels(
+                ("rId1", "externalLinkPath", f"file:///C:\\Users\\{USER}\\Documents\\账本.xlsx",
+                 True)),
+            "xl/worksheets/_rels/sheet1.xml.rels": rels(
+                ("rId1", "hyperlink", f"https://intranet.example.gov.cn/~{USER}/x", True),
+                ("rId2", "printerSettings", "../printerSettings/printerSettings1.bin", False)),
+        },
+    )
+
+
+def pdf_with_actions() -> bytes:
+    """A PDF that runs scripts, opens links, launches a file, submits a form, imports data,
+    names the author's files and carries an attachment: each names USER."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    page = pdf.pages[0]
+    n, d, a = pikepdf.Name, pikepdf.Dictionary, pikepdf.Array
+
+    def link(action: pikepdf.Dictionary) -> pikepdf.Dictionary:
+        return pdf.make_indirect(d(Type=n.Annot, Subtype=n.Link, Rect=a([0, 0, 9, 9]), A=action))
+
+    script = pdf.make_stream(f"app.launchURL('https://t.example/{USER}');".encode())
+    pdf.Root.OpenAction = d(S=n.JavaScript, JS=pikepdf.String(f"var u='{USER}';"))
+    pdf.Root.AA = d(WC=d(S=n.SubmitForm, F=d(FS=n.URL, F=f"https://t.example/{USER}")))
+    pdf.Root.URI = d(Base=f"https://base.example/{USER}/")
+    pdf.Root.Names = d(JavaScript=d(Names=a(["init", d(S=n.JavaScript, JS=script)])))
+    page.obj.AA = d(O=d(S=n.Launch, F=f"C:\\Users\\{USER}\\run.exe", Win=d(F="cmd.exe")))
+    field = pdf.make_indirect(d(
+        Type=n.Annot, Subtype=n.Widget, FT=n.Tx, Rect=a([0, 0, 9, 9]), T="amount",
+        AA=d(K=d(S=n.JavaScript, JS=f"AFNumber_Keystroke('{USER}');"))))
+    goto = link(d(S=n.GoTo, D=a([page.obj, n.Fit])))
+    page.obj.Annots = a([
+        link(d(S=n.URI, URI=f"https://example.gov.cn/?u={USER}")),
+        link(d(S=n.GoToR, F=f"C:\\Users\\{USER}\\other.pdf", D=a([0, n.Fit]))),
+        link(d(S=n.ImportData, F=f"{USER}.fdf")),
+        link(d(S=n.GoTo, D=a([page.obj, n.Fit]),
+               Next=d(S=n.JavaScript, JS=f"this.submitForm('{USER}')"))),
+        goto, field,
+    ])
+    pdf.Root.AcroForm = d(Fields=a([field]))
+    pdf.attachments[f"{USER}-notes.txt"] = pikepdf.AttachedFileSpec(
+        pdf, f"written by {USER}".encode(), description=f"from {USER}'s desktop")
+    buf = io.BytesIO()
+    pdf.save(buf)
+    return buf.getvalue()
+
+
+# --- bombs (#21, item 9) ----------------------------------------------------------------------
+
+
+@functools.cache
+def deflated_zeros(mebibytes: int) -> bytes:
+    """``mebibytes`` MiB of zeros as a raw deflate stream (about 1/1000 of that), made one
+    MiB at a time so the test never holds the expanded bytes."""
+    squeeze, block = zlib.compressobj(9, zlib.DEFLATED, -15), bytes(1 << 20)
+    return b"".join([*(squeeze.compress(block) for _ in range(mebibytes)), squeeze.flush()])
+
+
+def raw_zip(members: list[tuple[str, bytes, int, int]]) -> bytes:
+    """A zip of (name, raw deflate stream, declared size, CRC-32) members written by hand, so
+    the sizes in its headers say whatever the caller wants."""
+    out, central = bytearray(), bytearray()
+    for name, body, size, crc in members:
+        fields = struct.pack("<HHHHHIII", 20, 0, 8, 0, 0x21, crc, len(body), size)
+        central += b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack(
+            "<HHHHHII", len(name.encode()), 0, 0, 0, 0, 0, len(out)) + name.encode()
+        out += b"PK\x03\x04" + fields + struct.pack("<HH", len(name.encode()), 0)
+        out += name.encode() + body
+    end = struct.pack("<HHHHIIH", 0, 0, len(members), len(members), len(central), len(out), 0)
+    return bytes(out + central + b"PK\x05\x06" + end)
+
+
+def docx_bomb(mebibytes: int, *, declared: int | None = None) -> bytes:
+    """A Word document whose body is ``mebibytes`` MiB of zeros; ``declared`` is the size
+    its headers claim (the truth when None)."""
+    def deflated(data: bytes) -> bytes:
+        squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return squeeze.compress(data) + squeeze.flush()
+
+    package = {name: body for name, body in _members_of(ooxml()).items()
+               if name != "word/document.xml"}
+    members = [(name, deflated(body), len(body), zlib.crc32(body))
+               for name, body in package.items()]
+    size = mebibytes << 20
+    crc = zlib.crc32(bytes(min(size, declared or size)))  # right for what a reader would see
+    members.append(("word/document.xml", deflated_zeros(mebibytes),
+                    size if declared is None else declared, crc))
+    return raw_zip(members)
+
+
+def _members_of(package: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF of these object bodies (1 0 obj is the catalog) with a correct xref table."""
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def pdf_bomb(mebibytes: int) -> bytes:
+    """A one-page PDF whose content stream, deflated twice, expands to ``mebibytes`` MiB."""
+    once = _zlib_wrap(deflated_zeros(mebibytes), mebibytes)  # FlateDecode is zlib-wrapped
+    twice = zlib.compress(once, 9)
+    stream = b"<< /Length %d /Filter [/FlateDecode /FlateDecode] >>\nstream\n%s\nendstream" % (
+        len(twice), twice)
+    return raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] /Contents 4 0 R >>",
+        stream,
+    ])
+
+
+def _zlib_wrap(raw_deflate: bytes, mebibytes: int) -> bytes:
+    """A raw deflate stream of ``mebibytes`` MiB of zeros inside zlib's header and checksum."""
+    adler, block = 1, bytes(1 << 20)
+    for _ in range(mebibytes):
+        adler = zlib.adler32(block, adler)
+    return b"\x78\xda" + raw_deflate + struct.pack(">I", adler)
+
+
+def _zlib_stream(prefix: bytes, zeros_mib: int) -> bytes:
+    """``prefix`` and ``zeros_mib`` MiB of zeros as one zlib stream, made a MiB at a time."""
+    squeeze, block = zlib.compressobj(9), bytes(1 << 20)
+    parts = [squeeze.compress(prefix), *(squeeze.compress(block) for _ in range(zeros_mib))]
+    return b"".join([*parts, squeeze.flush()])
+
+
+def pdf_structure_bomb(where: str, mebibytes: int) -> bytes:
+    """A one-page PDF with a cross-reference stream; ``where`` ("xref" or "objstm") is the
+    stream padded with ``mebibytes`` MiB of zeros, which qpdf inflates whole on opening the
+    file or on reading the catalog (kept in the object stream)."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objstm_data = _zlib_stream(b"1 0 " + catalog + b" ", mebibytes if where == "objstm" else 0)
+    out, offsets = bytearray(b"%PDF-1.7\n"), {}
+    for number, body in (
+        (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+        (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>"),
+        (5, b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n%s"
+            b"\nendstream" % (len(objstm_data), objstm_data)),
+    ):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    offsets[4] = len(out)
+    rows = [struct.pack(">BIH", 0, 0, 0xFFFF), struct.pack(">BIH", 2, 5, 0)]
+    rows += [struct.pack(">BIH", 1, offsets[n], 0) for n in (2, 3, 4, 5)]
+    table = b"".join(rows)
+    xref_data = (_zlib_stream(table, mebibytes) if where == "xref"
+                 else zlib.compress(table, 9))
+    out += (b"4 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode"
+            b" /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (len(xref_data), xref_data))
+    out += b"startxref\n%d\n%%%%EOF\n" % offsets[4]
+    return bytes(out)

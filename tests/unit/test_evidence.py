@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import random
+import re
+import resource
 import struct
 import zipfile
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import mutagen
 import mutagen.flac
@@ -17,6 +21,7 @@ import pytest
 from defusedxml import ElementTree as SafeET
 from PIL import Image
 
+from intake import evidence
 from intake.evidence import CleanFile, EvidenceRejected, clean
 from tests.unit import evidence_samples as s
 
@@ -361,13 +366,15 @@ def test_pdf_annotation_authors_and_photo_metadata_are_removed() -> None:
     assert _clean(result.data).removed == ()
 
 
-def test_pdf_with_an_attached_file_warns() -> None:
+def test_pdf_attached_file_is_removed_and_reported() -> None:
     pdf = pikepdf.new()
     pdf.add_blank_page()
     pdf.attachments["notes.docx"] = pikepdf.AttachedFileSpec(pdf, s.ooxml())
     buf = io.BytesIO()
     pdf.save(buf)
-    assert _clean(buf.getvalue()).warning is True
+    result = _clean(buf.getvalue())
+    assert (result.removed, result.warning) == (("pdf-attachment",), False)
+    _absent([b"notes.docx", NAME], _expanded(result.data))
 
 
 def test_corrupt_pdf_is_refused() -> None:
@@ -575,7 +582,296 @@ def test_macro_documents_are_refused() -> None:
 def test_zip_bomb_is_refused() -> None:
     bomb = s.ooxml(extra={"word/media/huge.bin": bytes(2_000_000)})
     assert len(bomb) < 50_000
-    assert _refused(bomb, max_bytes=100_000) == "too-large"
+    assert _refused(bomb, max_bytes=100_000) == "zip-bomb"
+
+
+# --- what packages and PDFs name besides their authors (#21, item 2) ------------------------
+
+USER = s.USER.encode()
+
+
+def _everything(package: bytes) -> bytes:
+    """The package's own bytes and every member inflated: where a name could still be."""
+    return package + b"".join(_members(package).values())
+
+
+def _relationships(body: bytes) -> dict[str, tuple[str | None, str | None]]:
+    return {str(rel.get("Id")): (rel.get("Target"), rel.get("TargetMode"))
+            for rel in SafeET.fromstring(body)}
+
+
+def test_docx_template_path_links_and_sharepoint_data_are_removed() -> None:
+    source = s.docx_with_template_links_and_sharepoint_data()
+    secrets = [USER, s.SHAREPOINT_OWNER.encode(), b"sharepoint.com", b"Templates"]
+    everything = _everything(source)
+    assert all(secret in everything for secret in secrets)
+
+    result = _clean(source)
+
+    _absent(secrets, _everything(result.data))
+    assert set(result.removed) == {"office-author", "external-link", "custom-xml"}
+    assert result.warning is False
+    before, members = _members(source), _members(result.data)
+    assert list(members) == list(before)
+    assert _relationships(members["word/_rels/settings.xml.rels"]) == {
+        "rId1": ("about:blank", "External")}
+    assert _relationships(members["word/_rels/document.xml.rels"]) == {
+        "rId1": ("settings.xml", None), "rId2": ("about:blank", "External"),
+        "rId3": ("about:blank", "External"), "rId4": ("../customXml/item1.xml", None)}
+    assert members["customXml/_rels/item1.xml.rels"] == before["customXml/_rels/item1.xml.rels"]
+    assert members["customXml/item1.xml"].endswith(
+        b'<properties xmlns="http://schemas.microsoft.com/office/2006/metadata/properties"/>')
+    assert SafeET.fromstring(members["customXml/itemProps1.xml"]).attrib == {}
+    assert members["word/settings.xml"] == before["word/settings.xml"]  # the r:id stays
+    assert _clean(result.data).removed == ()
+
+
+def test_xlsx_saved_folder_external_links_connections_and_printer_are_removed() -> None:
+    source = s.xlsx_with_paths_and_links()
+    secrets = [USER, s.USER.encode("utf-16-le"), "举报材料".encode(),
+               "PRINTSRV".encode("utf-16-le")]
+    everything = _everything(source)
+    assert all(secret in everything for secret in secrets)
+
+    result = _clean(source)
+
+    _absent(secrets, _everything(result.data))
+    assert set(result.removed) == {"office-author", "file-path", "external-link", "printer"}
+    assert result.warning is False
+    before, members = _members(source), _members(result.data)
+    assert list(members) == list(before)
+    assert members["xl/workbook.xml"] == before["xl/workbook.xml"].replace(
+        f'url="C:\\Users\\{s.USER}\\Desktop\\举报材料\\"'.encode(), b'url=""')
+    assert _relationships(members["xl/externalLinks/_rels/externalLink1.xml.rels"]) == {
+        "rId1": ("about:blank", "External")}
+    assert _relationships(members["xl/worksheets/_rels/sheet1.xml.rels"]) == {
+        "rId1": ("about:blank", "External"),
+        "rId2": ("../printerSettings/printerSettings1.bin", None)}
+    connection = SafeET.fromstring(members["xl/connections.xml"])[0]
+    assert (connection.get("sourceFile"), connection[0].get("connection")) == ("", "")
+    assert connection[0].get("command") == "t"
+    printer = members["xl/printerSettings/printerSettings1.bin"]
+    assert len(printer) == 220  # the public DEVMODE, without the driver's private data
+    assert printer[:64] == bytes(64)
+    assert struct.unpack_from("<HH", printer, 68) == (220, 0)
+    assert printer[64:68] == before["xl/printerSettings/printerSettings1.bin"][64:68]
+    assert _clean(result.data).removed == ()
+
+
+def test_a_path_posing_as_an_internal_target_is_blanked_too() -> None:
+    package = s.ooxml(extra={"word/_rels/document.xml.rels": s.rels(
+        ("rId1", "image", f"file:///C:/Users/{s.USER}/a.png", False),
+        ("rId2", "image", f"\\\\server\\{s.USER}\\b.png", False),
+        ("rId3", "image", "media/image1.png", False))})
+    result = _clean(package)
+    assert "external-link" in result.removed
+    targets = _relationships(_members(result.data)["word/_rels/document.xml.rels"])
+    assert targets == {"rId1": ("about:blank", None), "rId2": ("about:blank", None),
+                       "rId3": ("media/image1.png", None)}
+
+
+def test_a_digital_signature_naming_the_signer_is_blanked() -> None:
+    signature = (
+        '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><KeyInfo><X509Data>'
+        f"<X509SubjectName>CN={s.USER}</X509SubjectName></X509Data></KeyInfo></Signature>"
+    ).encode()
+    package = s.ooxml(parts={"_xmlsignatures/sig1.xml": (
+        "application/vnd.openxmlformats-package.digital-signature-xmlsignature+xml", signature)})
+    result = _clean(package)
+    assert "signature" in result.removed
+    assert result.warning is False
+    _absent([USER], _everything(result.data))
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        s.ooxml(parts={"word/tracker.xml": ("application/vnd.example.tracker+xml",
+                                            b"<t>user: zhangsan</t>")}),
+        s.ooxml(extra={"word/unknown.xml": b"<t>zhangsan</t>"}),
+        s.ooxml(extra={"word/media/image1.tiff": b"II*\x00" + bytes(60)}),
+        s.ooxml(extra={"word/data.bin": b"\x00zhangsan"}),
+        s.ooxml(extra={"word/_rels/document.xml.rels": s.rels(
+            ("rId1", "hyperlink", "x", False)).replace(b"/>", b' Extra="zhangsan"/>')}),
+    ],
+    ids=["unknown-content-type", "undeclared-xml", "tiff-picture", "unknown-binary",
+         "unknown-relationship-attribute"],
+)
+def test_parts_the_cleaner_does_not_understand_set_the_warning(package: bytes) -> None:
+    assert _clean(package).warning is True
+
+
+def test_a_package_of_known_parts_does_not_warn() -> None:
+    for build in (s.ooxml, s.xlsx_with_comment_authors, s.pptx_with_comment_authors,
+                  s.docx_with_template_links_and_sharepoint_data, s.xlsx_with_paths_and_links):
+        assert _clean(build()).warning is False, build.__name__
+
+
+_UNSAFE_ACTIONS = {pikepdf.Name(f"/{a}") for a in (
+    "JavaScript", "Launch", "URI", "SubmitForm", "GoToR", "ImportData")}
+
+
+def _pdf_dicts(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary | pikepdf.Stream]:
+    """Every dictionary of the PDF, direct ones inside others included."""
+    found: list[pikepdf.Dictionary | pikepdf.Stream] = []
+
+    def walk(obj: object, top: bool = False) -> None:
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect and not top:
+            return  # found on its own in pdf.objects
+        if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+            found.append(obj)
+            for _key, value in obj.items():
+                walk(value)
+        elif isinstance(obj, pikepdf.Array):
+            for value in obj:
+                walk(value)
+
+    for obj in pdf.objects:
+        walk(obj, top=True)
+    walk(pdf.trailer, top=True)
+    return found
+
+
+def test_pdf_scripts_links_launches_submissions_and_attachments_are_removed() -> None:
+    source = s.pdf_with_actions()
+    assert USER in source
+    assert USER in _expanded(source)
+
+    result = _clean(source)
+
+    assert set(result.removed) == {"pdf-action", "pdf-attachment"}
+    assert result.warning is False
+    for haystack in (result.data, _expanded(result.data)):
+        _absent(_pdf_forms(s.USER), haystack)
+    with pikepdf.open(io.BytesIO(result.data)) as pdf:
+        for key in ("/OpenAction", "/AA", "/URI", "/Names"):
+            assert key not in pdf.Root or key == "/Names" and not {
+                "/JavaScript", "/EmbeddedFiles"} & set(pdf.Root.Names.keys())
+        for obj in _pdf_dicts(pdf):
+            assert not {"/AA", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/AF"} & set(
+                obj.keys()), obj
+            assert obj.get("/S") not in _UNSAFE_ACTIONS, obj
+        page = pdf.pages[0]
+        assert len(page.Annots) == 6  # the annotations stay, without their actions
+        chained, goto, field = page.Annots[3], page.Annots[4], page.Annots[5]
+        assert goto.A.S == "/GoTo"
+        assert goto.A.D[0].objgen == page.obj.objgen
+        assert chained.A.S == "/GoTo"
+        assert "/Next" not in chained.A
+        assert field.T == "amount"
+        assert len(pdf.attachments) == 0
+    assert _clean(result.data).removed == ()
+
+
+def test_pdf_open_action_showing_a_page_is_kept() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.OpenAction = pikepdf.Array([pdf.pages[0].obj, pikepdf.Name.Fit])
+    buf = io.BytesIO()
+    pdf.save(buf)
+    result = _clean(buf.getvalue())
+    assert (result.removed, result.warning) == ((), False)
+    with pikepdf.open(io.BytesIO(result.data)) as cleaned:
+        assert cleaned.Root.OpenAction[1] == pikepdf.Name.Fit
+
+
+@pytest.mark.parametrize("feature", ["xfa", "rich-media"])
+def test_pdf_features_the_cleaner_does_not_understand_set_the_warning(feature: str) -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    if feature == "xfa":
+        pdf.Root.AcroForm = pikepdf.Dictionary(
+            Fields=pikepdf.Array(), XFA=pdf.make_stream(b"<xdp:xdp>zhangsan</xdp:xdp>"))
+    else:
+        pdf.pages[0].Annots = pikepdf.Array([pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.RichMedia,
+            Rect=pikepdf.Array([0, 0, 9, 9]))])
+    buf = io.BytesIO()
+    pdf.save(buf)
+    assert _clean(buf.getvalue()).warning is True
+
+
+def test_every_code_the_cleaner_reports_has_a_label_for_the_reporter() -> None:
+    from intake.messages import REMOVED_LABELS
+
+    codes = {"external-link", "file-path", "custom-xml", "printer", "pdf-action",
+             "pdf-attachment"}
+    assert codes <= set(REMOVED_LABELS)
+    source = Path(evidence.__file__).read_text()
+    reported = set(re.findall(r'"([a-z]+(?:-[a-z]+)*)"\]', source))
+    assert reported <= set(REMOVED_LABELS), reported - set(REMOVED_LABELS)
+
+
+# --- bombs (#21, item 9) -------------------------------------------------------------------
+
+MIB = 1 << 20
+BOMB_MEMORY_BOUND = 100 * MIB
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def test_zip_bomb_of_the_finding_is_refused_by_its_ratio() -> None:
+    bomb = s.docx_bomb(200)  # 200 MiB of zeros in a document of about 200 KiB
+    assert len(bomb) < 250 * 1024
+    peak = _peak_rss()
+    assert _refused(bomb, max_bytes=20 * MIB) == "zip-bomb"
+    assert _peak_rss() - peak < BOMB_MEMORY_BOUND
+
+
+def test_zip_that_lies_about_its_sizes_is_refused_while_reading() -> None:
+    bomb = s.docx_bomb(200, declared=4096)
+    peak = _peak_rss()
+    assert _refused(bomb, max_bytes=20 * MIB) == "zip-bomb"
+    assert _peak_rss() - peak < BOMB_MEMORY_BOUND
+
+
+def test_zip_expansion_is_bounded_in_absolute_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    noise = random.Random(3).randbytes(3 * MIB)  # does not compress: the ratio is about 1
+    package = s.ooxml(extra={"word/media/noise.bin": noise})
+    assert _clean(package, max_bytes=20 * MIB).warning is True  # kept: within both bounds
+    monkeypatch.setattr(evidence, "ZIP_MAX_EXPANDED", 2 * MIB)
+    assert _refused(package, max_bytes=20 * MIB) == "zip-bomb"
+
+
+def test_what_a_package_inflates_counts_against_the_request() -> None:
+    package = s.ooxml(extra={"word/media/noise.bin": random.Random(4).randbytes(MIB)})
+    expanded = _clean(package).expanded
+    assert MIB < expanded < MIB + 64 * 1024
+    assert _clean(package, max_expanded=expanded).expanded == expanded
+    assert _refused(package, max_expanded=expanded - 1) == "too-much-together"
+
+
+def test_zip_with_too_many_members_is_refused() -> None:
+    package = s.ooxml(extra={f"word/media/p{i}.png": b"" for i in range(evidence.ZIP_MAX_MEMBERS)})
+    assert _refused(package) == "zip-bomb"
+
+
+def test_a_huge_central_directory_is_refused_before_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    empty = (b"\x03\x00", 0, 0)  # an empty deflate stream
+    package = s.raw_zip([(f"word/media/{i:05}.png", *empty) for i in range(30_000)])
+    assert len(package) < 4 * MIB
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the central directory was parsed")
+
+    monkeypatch.setattr(zipfile, "ZipFile", never)
+    assert _refused(package) == "zip-bomb"
+
+
+def test_pdf_streams_are_never_inflated_by_the_cleaner() -> None:
+    bomb = s.pdf_bomb(200)  # a page whose content, deflated twice, is 200 MiB of zeros
+    assert len(bomb) < 4096
+    peak = _peak_rss()
+    result = _clean(bomb)
+    assert _peak_rss() - peak < BOMB_MEMORY_BOUND
+    with pikepdf.open(io.BytesIO(bomb)) as before, pikepdf.open(io.BytesIO(result.data)) as pdf:
+        contents, original = pdf.pages[0].obj.Contents, before.pages[0].obj.Contents
+        assert contents.read_raw_bytes() == original.read_raw_bytes()
+        assert list(contents.Filter) == [pikepdf.Name.FlateDecode] * 2
 
 
 # --- legacy Office (OLE2) --------------------------------------------------------------
@@ -718,3 +1014,70 @@ def test_mp4_video_is_kept_with_a_warning_and_must_have_a_movie_box() -> None:
     assert _clean(video) == CleanFile("video", "video/mp4", "mp4", video, (), True)
     assert _refused(s.mp4_video(with_moov=False)) == "corrupt"
     assert mutagen.File(io.BytesIO(video)) is not None
+
+
+@pytest.mark.parametrize("where", ["xref", "objstm"])
+def test_pdf_object_and_cross_reference_stream_bombs_are_refused_before_qpdf(
+    where: str,
+) -> None:
+    assert _clean(s.pdf_structure_bomb(where, 0)).kind == "pdf"  # the same file, unpadded
+    bomb = s.pdf_structure_bomb(where, 64)  # twice PDF_MAX_STRUCTURE
+    assert len(bomb) < 100 * 1024
+    peak = _peak_rss()
+    assert _refused(bomb) == "zip-bomb"
+    assert _peak_rss() - peak < BOMB_MEMORY_BOUND
+
+
+def test_pdf_structure_streams_with_stacked_filters_are_refused() -> None:
+    source = s.pdf_structure_bomb("objstm", 0)
+    stacked = source.replace(b"/ObjStm /N 1 /First 4 /Filter /FlateDecode",
+                             b"/ObjStm /N 1 /First 4 /Filter [/FlateDecode /FlateDecode]")
+    assert stacked != source
+    assert _refused(stacked) == "zip-bomb"
+
+
+def test_encrypted_object_streams_are_refused_as_they_cannot_be_measured() -> None:
+    pdf = pikepdf.new()
+    for _ in range(30):
+        pdf.add_blank_page()
+    buf = io.BytesIO()
+    pdf.save(buf, encryption=pikepdf.Encryption(user="", owner="owner-secret"),
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    assert b"/ObjStm" in buf.getvalue()
+    assert _refused(buf.getvalue()) == "protected-pdf"
+
+
+@pytest.mark.parametrize("dictionary", [
+    b"/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode",
+    b"/T#79pe /Obj#53tm /N 1 /First 4 /Filter /FlateDecode",
+    b"/Type%x\n/ObjStm /N 1 /First 4 /Filter /FlateDecode",
+    b"/Filter /FlateDecode /Xobj 1 /Type /ObjStm /N 1 /First 4",
+])
+def test_object_stream_dictionaries_are_found_however_written(
+    dictionary: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = s.pdf_structure_bomb("objstm", 64)
+    written = source.replace(b"/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode", dictionary)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("qpdf opened the file")  # it would inflate the catalog's stream
+
+    monkeypatch.setattr(pikepdf, "open", never)
+    assert _refused(written) == "zip-bomb"
+
+
+def test_object_streams_the_scan_misses_are_measured_after_opening(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Defence in depth: with the byte scan finding nothing, qpdf's cross-reference table
+    still names the object streams, measured before any object in them (but the catalog)
+    is read."""
+    pdf = pikepdf.new()
+    for _ in range(30):
+        pdf.add_blank_page()
+    buf = io.BytesIO()
+    pdf.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    monkeypatch.setattr(evidence, "_pdf_structure_streams", lambda data: iter(()))
+    assert _clean(buf.getvalue()).kind == "pdf"
+    monkeypatch.setattr(evidence, "PDF_MAX_STRUCTURE", 100)  # less than the pages' objects
+    assert _refused(buf.getvalue()) == "zip-bomb"
