@@ -15,7 +15,7 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from portal import state
-from portal.config import Config, ConfigError
+from portal.config import Config
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -121,11 +121,14 @@ def _bad_host_page() -> Response:
     return Response(html, status=400, mimetype="text/html")
 
 
-def _check_public_url(config: Config) -> None:
+def _check_public_url(app: Flask, config: Config) -> None:
+    """Without PORTAL_PUBLIC_URL only loopback names are served (HostGuard): fine for
+    `make run` and the CLI, and loud in production, where every page answers 400."""
     if not config.public_url and config.secure_cookies and not config.testing:
-        raise ConfigError(
-            "PORTAL_PUBLIC_URL is required (the site's address, e.g. "
-            "https://jubao.example.gov.cn): links are built from it, never from the request")
+        app.logger.warning(
+            "PORTAL_PUBLIC_URL is not set: only localhost, 127.0.0.1 and [::1] are served and "
+            "every other host gets 400; set it to the site's address (e.g. "
+            "https://jubao.example.gov.cn)")
 
 
 def _has_body(method: str) -> bool:
@@ -138,7 +141,7 @@ def init_app(app: Flask) -> None:
     hardens every response."""
     config = state.config(app)
     secure = config.secure_cookies
-    _check_public_url(config)
+    _check_public_url(app, config)
     app.wsgi_app = HostGuard(app.wsgi_app, config.public_urls)  # type: ignore[method-assign]
     if config.public_urls:
         # Flask's own check as a second line: after the guard, only these names arrive.

@@ -116,9 +116,18 @@ def test_development_answers_loopback_names_only(make_app: Callable[..., Flask])
     _evil_free(response)
 
 
-def test_production_requires_a_public_url(make_app: Callable[..., Flask]) -> None:
-    with pytest.raises(ConfigError, match="PORTAL_PUBLIC_URL"):
-        make_app(testing=False, secure_cookies=True)
+def test_production_without_a_public_url_serves_loopback_only_and_says_so(
+        make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        client = make_app(testing=False, secure_cookies=True).test_client()
+    assert "PORTAL_PUBLIC_URL is not set" in caplog.text
+    assert client.get("/notices/feed.atom", base_url="https://localhost").status_code == 200
+    response = client.get("/notices/feed.atom", base_url=f"https://{EVIL}")
+    assert response.status_code == 400
+    _evil_free(response)
+
+
+def test_a_public_url_is_checked(make_app: Callable[..., Flask]) -> None:
     for bad in ("jubao.example.gov.cn", "ftp://jubao.example.gov.cn", "https://user@x.cn",
                 "https://x.cn/portal?a=1", "https://x.cn:99999"):
         with pytest.raises(ConfigError):

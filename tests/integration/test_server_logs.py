@@ -74,7 +74,7 @@ def instance_env(tmp_path: Path) -> dict[str, str]:
     InstanceSecrets.ensure(instance)
     env = {"PATH": str(BIN), "PORTAL_INSTANCE_PATH": str(instance),
            "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-           "PORTAL_PUBLIC_URL": "http://127.0.0.1"}  # required in production (#21.10)
+           "PORTAL_PUBLIC_URL": "http://127.0.0.1"}  # the address the test requests (#21.10)
     subprocess.run([BIN / "flask", "--app", "wsgi", "portal", "init"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     return env
