@@ -211,7 +211,10 @@ def _jpeg_segment(marker: int, payload: bytes) -> tuple[bytes | None, list[str]]
             return payload[:12] + b"\x00\x00", ["thumbnail"]
         return payload[:14], []
     if marker == _JPEG_APP2 and payload.startswith(b"ICC_PROFILE\x00"):
-        return payload, []  # the colour profile (its wrapper names nothing)
+        if payload[12:13] != b"\x01":  # a later chunk of the profile: colour data only
+            return payload, []
+        profile, codes = _icc_blanked(payload[14:])
+        return payload[:14] + profile, codes
     if marker == _JPEG_APP14 and payload.startswith(b"Adobe"):
         if len(payload) < _ADOBE_LENGTH:
             return None, ["app-data"]
@@ -238,6 +241,24 @@ _PNG_KEEP = frozenset(  # what rendering needs, APNG animation included
 )
 
 
+# An ICC profile's header (ICC.1:2022 §7.2) carries when and for which device it was made:
+# creation date and time (24-35), device manufacturer and model (48-55), creator (80-83) and
+# the profile ID (84-99, an MD5 over the rest, which these changes void: zero means "not
+# computed"). They are blanked; the colour data itself is kept, as the colours need it.
+_ICC_BLANK = ((24, 36), (48, 56), (80, 100))
+_ICC_MAX_BYTES = 4 * 1024 * 1024  # a PNG's compressed profile is inflated to at most this
+
+
+def _icc_blanked(profile: bytes) -> tuple[bytes, list[str]]:
+    """The profile (or its first JPEG chunk) with its dating and device fields zeroed."""
+    if len(profile) < 128 or profile[36:40] != b"acsp":
+        return profile, []
+    out = bytearray(profile)
+    for start, end in _ICC_BLANK:
+        out[start:end] = bytes(end - start)
+    return bytes(out), ([] if out == profile else ["icc-header"])
+
+
 # The name every iCCP chunk gets (Pillow's own): the original is free text, such as a
 # calibrated display's owner. PNG needs a name of 1-79 Latin-1 bytes.
 _ICC_NAME = b"ICC Profile"
@@ -249,9 +270,19 @@ def _png_iccp(payload: bytes) -> tuple[list[bytes], list[str]]:
     name, nul, rest = payload.partition(b"\x00")
     if not nul or not 1 <= len(name) <= 79 or rest[:1] != b"\x00" or len(rest) < 2:
         return [], ["app-data"]
+    inflater = zlib.decompressobj()
+    try:
+        profile = inflater.decompress(rest[1:], _ICC_MAX_BYTES)
+    except zlib.error:
+        return [], ["app-data"]
+    if inflater.unconsumed_tail or not inflater.eof:
+        return [], ["app-data"]  # larger than any real profile, or truncated
+    profile, codes = _icc_blanked(profile)
+    if codes:
+        rest = b"\x00" + zlib.compress(profile, 9)
     body = b"iCCP" + _ICC_NAME + b"\x00" + rest
     chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
-    return [chunk], ([] if name == _ICC_NAME else ["icc-name"])
+    return [chunk], codes + ([] if name == _ICC_NAME else ["icc-name"])
 
 
 def _strip_png(data: bytes) -> tuple[bytes, list[str]]:
@@ -326,6 +357,9 @@ def _strip_webp(data: bytes) -> tuple[bytes, list[str]]:
         if fourcc in _WEBP_KEEP:
             if fourcc == b"VP8X" and payload:
                 payload = bytes([payload[0] & ~_VP8X_EXIF_XMP & 0xFF]) + payload[1:]
+            if fourcc == b"ICCP":
+                payload, codes = _icc_blanked(payload)
+                removed.extend(codes)
             kept.append((fourcc, payload))
         elif fourcc == b"EXIF":
             removed.extend(_exif_codes(payload))

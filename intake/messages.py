@@ -90,6 +90,7 @@ REMOVED_LABELS = {
     "app-data": _l("application data"),
     "trailer": _l("data hidden after the end of the file"),
     "icc-name": _l("the colour profile's name"),
+    "icc-header": _l("the colour profile's creation date and device fields"),
     "pdf-private": _l("private application data"),
     # #21, item 2.
     "external-link": _l("links to other files and web addresses (such as the template's or a "

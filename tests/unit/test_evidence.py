@@ -68,7 +68,7 @@ def test_jpeg_loses_exif_gps_thumbnail_xmp_iptc_comment_but_keeps_pixels_and_icc
     with Image.open(io.BytesIO(result.data)) as im, Image.open(io.BytesIO(source)) as orig:
         assert not im.getexif()
         assert not {"exif", "xmp", "comment", "photoshop"} & set(im.info)
-        assert im.info["icc_profile"] == orig.info["icc_profile"]
+        assert im.info["icc_profile"] == _undated(orig.info["icc_profile"])
         assert "jfif" in im.info
 
 
@@ -168,6 +168,51 @@ def _srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
+def _undated(profile: bytes) -> bytes:
+    """What the cleaner must leave of an ICC profile: its header's creation time, device maker
+    and model, creator and profile ID zeroed (ICC.1 §7.2), every other byte as it was."""
+    out = bytearray(profile)
+    out[24:36], out[48:56], out[80:100] = bytes(12), bytes(8), bytes(20)
+    return bytes(out)
+
+
+# What a phone or a calibration tool stamps into a profile's header.
+ICC_TIME = struct.pack(">6H", 2026, 12, 7, 15, 30, 12)
+ICC_DEVICE = b"ZSPHZS01"  # manufacturer and model signatures
+ICC_CREATOR = b"zhsn"
+
+
+def _dated_profile() -> bytes:
+    profile = bytearray(_srgb_profile())
+    profile[24:36], profile[48:56], profile[80:84] = ICC_TIME, ICC_DEVICE, ICC_CREATOR
+    return bytes(profile)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_a_colour_profiles_creation_time_and_device_are_blanked_and_its_colours_kept(
+        fmt: str) -> None:
+    from PIL import ImageCms
+
+    dated = _dated_profile()
+    buf = io.BytesIO()
+    s.noise_image().save(buf, fmt, icc_profile=dated, **({"lossless": True} if fmt == "WEBP"
+                                                          else {}))
+    source = buf.getvalue()
+    with Image.open(io.BytesIO(source)) as im:
+        assert im.info["icc_profile"] == dated  # the sample really carries them
+
+    result = _clean(source)
+
+    for needle in (ICC_TIME, ICC_DEVICE, ICC_CREATOR):
+        _absent([needle], result.data)
+    assert "icc-header" in result.removed
+    assert result.warning is False
+    with Image.open(io.BytesIO(result.data)) as im:
+        assert im.info["icc_profile"] == _undated(dated)  # the colour data is all still there
+        ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))  # and still a profile
+    assert _pixels(result.data) == _pixels(source)
+
+
 def test_png_icc_profile_name_is_blanked_and_its_colours_kept() -> None:
     # Finding 14 of #21: the iCCP profile name is free text ("Zhang San's display").
     profile = _srgb_profile()
@@ -180,13 +225,14 @@ def test_png_icc_profile_name_is_blanked_and_its_colours_kept() -> None:
     assert b"Zhang San" not in result.data
     assert "icc-name" in result.removed
     with Image.open(io.BytesIO(result.data)) as im:
-        assert im.info["icc_profile"] == profile  # the colours stay right
+        assert im.info["icc_profile"] == _undated(profile)  # the colours stay right
     assert _pixels(result.data) == _pixels(source)
 
 
 def test_png_with_the_neutral_icc_name_passes_unchanged() -> None:
     buf = io.BytesIO()
-    s.noise_image().save(buf, "PNG", icc_profile=_srgb_profile())  # Pillow names it neutrally
+    # Pillow names it neutrally; the header has nothing to blank.
+    s.noise_image().save(buf, "PNG", icc_profile=_undated(_srgb_profile()))
     result = _clean(buf.getvalue())
     assert result.data == buf.getvalue()
     assert result.removed == ()
