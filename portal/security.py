@@ -131,6 +131,10 @@ def _check_public_url(app: Flask, config: Config) -> None:
             "https://jubao.example.gov.cn)")
 
 
+# How long a request with a body waits for a free slot before the "busy" page.
+BODY_SLOT_WAIT_SECONDS = 10
+
+
 def _has_body(method: str) -> bool:
     return method not in ("GET", "HEAD", "OPTIONS") and (
         bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", ""))
@@ -153,13 +157,27 @@ def init_app(app: Flask) -> None:
     # A body arrives as slowly as its sender sends it (nginx streams uploads): each one holds
     # a gunicorn thread while it is read. Claimed before anything reads the body (CSRF,
     # forms); released when the request ends. Per process, like gunicorn's threads.
-    body_slots = threading.BoundedSemaphore(state.config(app).body_readers_per_process)
+    readers = state.config(app).body_readers_per_process
+    body_slots = threading.BoundedSemaphore(readers)
+    # An honest burst waits a little for a slot instead of being turned away at once; only
+    # half as many requests as there are slots may wait, so waiting never takes every thread.
+    waiting_room = threading.BoundedSemaphore(max(1, readers // 2))
+
+    def _slot() -> bool:
+        if body_slots.acquire(blocking=False):
+            return True
+        if not waiting_room.acquire(blocking=False):
+            return False
+        try:
+            return body_slots.acquire(timeout=BODY_SLOT_WAIT_SECONDS)
+        finally:
+            waiting_room.release()
 
     @app.before_request
     def _claim_body_slot() -> Response | None:
         if not _has_body(request.method):
             return None
-        if not body_slots.acquire(blocking=False):
+        if not _slot():
             # The body stays unread. gunicorn lingers on closing a connection with unread
             # bytes (up to 2 s in its main loop) for a sender that keeps sending: stop
             # reading now, so the refusal costs no thread and no wait.

@@ -22,7 +22,7 @@ def _config(tmp_path: Path) -> portal.Config:
 def test_the_shell_alone_has_only_its_own_pages_and_no_receivers(tmp_path: Path) -> None:
     shell = portal.create_app(_config(tmp_path))
     try:
-        assert set(shell.blueprints) == {"auth", "admin", "health"}
+        assert set(shell.blueprints) == {"auth", "admin", "health", "roles"}
         assert state.features(shell) == ()
         assert not list(events.calendar_changed.receivers_for(shell))
         assert not list(events.access_lost.receivers_for(shell))
@@ -40,9 +40,9 @@ def test_the_full_app_has_every_feature_once(tmp_path: Path) -> None:
     try:
         assert state.features(app) == FEATURES
         assert [f.name for f in FEATURES] == ["publicity", "casework", "intake"]
-        assert set(app.blueprints) == {"auth", "admin", "health", "publicity", "publicity_editor",
-                                       "compliance", "casework", "routing", "queue_keys",
-                                       "supervision", "intake", "intake_staff"}
+        assert set(app.blueprints) == {"auth", "admin", "health", "roles", "publicity",
+                                       "publicity_editor", "compliance", "casework", "routing",
+                                       "queue_keys", "supervision", "intake", "intake_staff"}
         assert app.url_map.bind("").match("/staff/cases/register") == (
             "intake_staff.register", {})
         for signal in (events.calendar_changed, events.access_lost,

@@ -51,7 +51,10 @@ RAISED_LIMITS = {
     for name in ("report_limit", "report_ceiling", "receipt_check_limit",
                  "receipt_check_ceiling", "followup_limit", "followup_ceiling",
                  "login_failure_limit", "global_post_limit")
-} | {"PORTAL_LOGIN_ACCOUNT_FREE_FAILURES": "1000000"}
+} | {"PORTAL_LOGIN_ACCOUNT_FREE_FAILURES": "1000000",
+     # Thirty-two filing clients against four workers: gthread workers accept unevenly, and
+     # the per-process bound on bodies read at once (#21.4) is a guard, like the limits above.
+     "PORTAL_BODY_READERS_PER_PROCESS": "32"}
 # The receipt KDF as shipped (argon2id t=2, m=64 MiB): what a real filing and receipt check cost.
 PRODUCTION_RECEIPT_KDF = {
     "PORTAL_RECEIPT_KDF_TIME_COST": str(Config.receipt_kdf_time_cost),

@@ -446,7 +446,9 @@ SUMMARISED = {
                     "sum(CASE WHEN provisional THEN 1 ELSE 0 END), "
                     "sum(CASE WHEN is_workday THEN ordinal ELSE 0 END)",
     "audit_entry": "max(seq), (SELECT mac FROM audit_entry ORDER BY seq DESC LIMIT 1)",
-    "evidence_chunk": "sum(length(data)), sum(file_id * 1000 + idx), max(file_id)",
+    # File ids are random 64-bit numbers (#21.7): a sum of them would overflow.
+    "evidence_chunk": "sum(length(data)), sum(idx), count(DISTINCT file_id), min(file_id), "
+                      "max(file_id)",
 }
 
 

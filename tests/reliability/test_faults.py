@@ -30,7 +30,6 @@ from casework.models import Case, EvidenceFile
 from intake.models import FormSubmission
 from intake.service import _token_hash
 from portal import crypto, db, ratelimit, state
-from portal.audit import _PG_LOCK_ID
 from portal.constants import ROOT
 from portal.models import AuditEntry, AuditPending
 from tests.conftest import PG_URL, REQUIRE_SERVICES
@@ -88,25 +87,30 @@ def _named(url: str, application_name: str) -> str:
 
 
 class PostgresWatch:
-    """The test's own PostgreSQL session: it sees and cuts the server's connections (by their
-    application_name) and can hold the audit chain's advisory lock, which every filing takes
-    as the last step of its transaction, after its case, entries and files are written."""
+    """The test's own PostgreSQL sessions: one sees and cuts the server's connections (by
+    their application_name); the other, on the server's schema, can lock the table of held
+    reporter audit events, which every filing writes as the last step of its transaction,
+    after its case, entries and files (#21.7: a filing no longer takes the chain's lock)."""
 
-    def __init__(self, application_name: str) -> None:
+    def __init__(self, application_name: str, server_url: str) -> None:
         self.application_name = application_name
         self.connection = psycopg.connect(PG_URL, autocommit=True)
+        self.locker = psycopg.connect(
+            make_url(server_url).set(drivername="postgresql").render_as_string(
+                hide_password=False))
 
     def close(self) -> None:
-        """End the session (and any lock it holds)."""
+        """End the sessions (and any lock they hold)."""
+        self.locker.close()
         self.connection.close()
 
     def hold_audit_lock(self) -> None:
-        """Take the audit chain's lock: filings now wait inside their transactions."""
-        self.connection.execute("SELECT pg_advisory_lock(%s)", (_PG_LOCK_ID,))
+        """Lock the held events' table: filings now wait inside their transactions."""
+        self.locker.execute("LOCK TABLE audit_pending IN EXCLUSIVE MODE")
 
     def release_audit_lock(self) -> None:
         """Let the waiting filings go on."""
-        self.connection.execute("SELECT pg_advisory_unlock(%s)", (_PG_LOCK_ID,))
+        self.locker.commit()
 
     def backends(self) -> list[dict[str, Any]]:
         """The server's connections now."""
@@ -288,7 +292,7 @@ def test_worker_killed_mid_upload_and_mid_transaction(fault_db_url: str,
 
         try:
             if postgres:
-                watch = PostgresWatch(name)
+                watch = PostgresWatch(name, fault_db_url)
                 stack.callback(watch.close)
                 watch.hold_audit_lock()
             else:
@@ -340,7 +344,7 @@ def test_worker_killed_mid_upload_and_mid_transaction(fault_db_url: str,
 
         replaced = wait_for(replaced_workers, 30, "the master to replace the killed workers")
         if postgres:
-            watch = PostgresWatch(name)
+            watch = PostgresWatch(name, fault_db_url)
             try:
                 wait_for(lambda: victim_backend not in {b["pid"] for b in watch.backends()},
                          15, "the killed worker's database session to end")
@@ -457,7 +461,7 @@ def test_postgres_connections_cut_mid_load(backend: str, reliability_pg_url: str
                                              f"page: {page.text[:200]}")
 
         def cutter() -> None:
-            watch = PostgresWatch(name)
+            watch = PostgresWatch(name, reliability_pg_url)
             try:
                 wait_for(lambda: finished() >= 20, 90, "20 filings before the first cut")
                 watch.hold_audit_lock()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from portal import audit, state
+from portal.config import Config
 from portal.db import Base
 from portal.models import AuditEntry, CalendarDay, CalendarOverride, CalendarYear
 from portal.workdays import (
@@ -68,10 +70,12 @@ def db() -> Iterator[Session]:
 
 
 @pytest.fixture
-def app_context() -> Iterator[None]:
-    """What the writers need: an app with an audit key and gettext."""
+def app_context(tmp_path: Path) -> Iterator[None]:
+    """What the writers need: an app with an audit key, an instance folder (the audit
+    chain's head is kept there) and gettext."""
     app = Flask(__name__)
     state.set_secrets(app, SimpleNamespace(audit_mac_key=b"k" * 32))
+    state.set_config(app, Config(instance_path=tmp_path))
     Babel(app)
     with app.app_context():
         yield
