@@ -424,13 +424,16 @@ def test_maintenance_page_when_no_app_server_answers(portal: Portal, nginx: Ngin
             connection.close()
             connection = http.client.HTTPConnection("127.0.0.1", nginx.onion_port, timeout=30)
             method = "GET"
+        body = b"x" * ATTACHMENT_BYTES if method == "POST" else None  # discarded in memory
         try:
-            connection.request(method, path, body=b"x=1" if method == "POST" else None,
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
-            response = connection.getresponse()
-            page = response.read().decode("utf-8")
+            with TempWatch(nginx) as watch:
+                connection.request(method, path, body=body,
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+                response = connection.getresponse()
+                page = response.read().decode("utf-8")
         finally:
             connection.close()
+        assert not watch.seen, sorted(watch.seen)
         assert response.status == 503, (method, path, response.status, page[:300])
         assert response.getheader("Content-Type") == "text/html; charset=utf-8"
         assert response.getheader("Retry-After") == "60"
