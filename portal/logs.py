@@ -35,6 +35,25 @@ _REPORTER_REQUEST = re.compile(r'"[A-Z]+ /+report\b')
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+# Lines that state where the server itself listens — configuration, not a client — keep their
+# addresses (#22.9): gunicorn's master says where it listens at start-up and on a re-exec, and
+# why it could not bind; the development server prints its banner. Recognised by the record's
+# unformatted message (gunicorn's own template; werkzeug's banner, logged without arguments),
+# never by the formatted text, which a client's request line could imitate.
+_SERVER_TEMPLATES = frozenset({"Listening at: %s (%s)", "Listening at: %s",
+                               "Connection in use: %s", "Invalid address: %s"})
+_SERVER_BANNER = re.compile(r"(?:WARNING: This is a development server\.[^\n]*\n)?"
+                            r"(?: \* Running on [^\n]*(?:\n|$))+")
+
+
+def _states_configuration(record: logging.LogRecord) -> bool:
+    if record.name.startswith("gunicorn.error") and record.args:
+        return str(record.msg) in _SERVER_TEMPLATES
+    if record.name == "werkzeug" and not record.args:
+        return _SERVER_BANNER.fullmatch(_ANSI.sub("", str(record.msg))) is not None
+    return False
+
+
 def redact(text: str) -> str:
     """Replace anything that looks like an IP address with a placeholder."""
     return _ADDRESS.sub("-", text)
@@ -42,7 +61,8 @@ def redact(text: str) -> str:
 
 class RedactAddresses(logging.Filter):
     """Rewrites a record so that neither its message nor its arguments carry an address, and
-    drops request lines of the reporter's pages (/report…) altogether."""
+    drops request lines of the reporter's pages (/report…) altogether. The servers' lines
+    about where they listen are left as they are (configuration, not clients)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -51,6 +71,8 @@ class RedactAddresses(logging.Filter):
             message = str(record.msg)
         if _is_reporter_request(record.args, message):
             return False
+        if _states_configuration(record):
+            return True
         record.msg = redact(message)
         record.args = None
         return True

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import http.client
 import io
 import logging
 import re
@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -32,38 +31,55 @@ from tests.conftest import config_for_tests
 BIN = Path(sys.executable).parent
 
 
+# The server listens on one loopback address (its configuration, which its start-up line
+# shows) and every request comes from another (a client's, which no line may show) (#22.9).
+SERVER, CLIENT = "127.0.0.2", "127.0.0.3"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((SERVER, 0))
         return int(s.getsockname()[1])
+
+
+def _connect(port: int) -> socket.socket:
+    return socket.create_connection((SERVER, port), timeout=10, source_address=(CLIENT, 0))
 
 
 def _wait(port: int) -> None:
     for _ in range(150):
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with _connect(port):
                 return
         except OSError:
             time.sleep(0.1)
     raise AssertionError("server did not start")
 
 
+def _request(port: int, path: str, data: bytes | None = None) -> None:
+    connection = http.client.HTTPConnection(SERVER, port, timeout=10,
+                                            source_address=(CLIENT, 0))
+    try:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if data else {}
+        connection.request("POST" if data else "GET", path, body=data, headers=headers)
+        connection.getresponse().read()
+    finally:
+        connection.close()
+
+
 def _traffic(port: int) -> None:
     for path in ("/", "/no-such-page", "/staff/login", "/report/safety", "/report/check"):
-        with contextlib.suppress(urllib.error.HTTPError):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).read()
+        _request(port, path)
     # Reporter pages answering other than 200: the development server colours these status
     # lines (a redirect, a refused form, a missing page), and they must be dropped all the same.
     for path, data in (("/report/case", None), ("/report", b"facts=x"),
                        ("/report/check", b"receipt=x"), ("/report/no-such-page", None)):
-        with contextlib.suppress(urllib.error.HTTPError):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", data=data,
-                                   timeout=10).read()
+        _request(port, path, data)
     # A malformed request line makes gunicorn log "Invalid request from ip=…".
-    with socket.create_connection(("127.0.0.1", port)) as s:
+    with _connect(port) as s:
         s.sendall(b"BR0KEN\x01 / HTTP/1.1\r\nHost: x\r\n\r\n")
         s.recv(1024)
-    with socket.create_connection(("127.0.0.1", port)) as s:
+    with _connect(port) as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
         s.recv(1024)
 
@@ -74,7 +90,7 @@ def instance_env(tmp_path: Path) -> dict[str, str]:
     InstanceSecrets.ensure(instance)
     env = {"PATH": str(BIN), "PORTAL_INSTANCE_PATH": str(instance),
            "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-           "PORTAL_PUBLIC_URL": "http://127.0.0.1"}  # the address the test requests (#21.10)
+           "PORTAL_PUBLIC_URL": f"http://{SERVER}"}  # the address the test requests (#21.10)
     subprocess.run([BIN / "flask", "--app", "wsgi", "portal", "init"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     return env
@@ -87,9 +103,12 @@ def test_no_client_address_in_server_logs(instance_env: dict[str, str], tmp_path
     port = _free_port()
     if server == "gunicorn":
         command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-w", "1",
-                   "-b", f"127.0.0.1:{port}", "wsgi:app"]
+                   "-b", f"{SERVER}:{port}", "wsgi:app"]
+        listening = f"Listening at: http://{SERVER}:{port}"
     else:
-        command = [str(BIN / "flask"), "--app", "wsgi", "run", "--port", str(port)]
+        command = [str(BIN / "flask"), "--app", "wsgi", "run", "--host", SERVER,
+                   "--port", str(port)]
+        listening = f"Running on http://{SERVER}:{port}"
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=instance_env, stdout=out, stderr=out)
@@ -102,8 +121,11 @@ def test_no_client_address_in_server_logs(instance_env: dict[str, str], tmp_path
             proc.wait(10)
     text = log.read_text(errors="replace")
     assert "GET" in text or "/no-such-page" in text, text  # the requests were logged…
-    assert "127.0.0.1" not in text, text  # …without the client's address
+    assert CLIENT not in text, text  # …without the client's address
     assert "/report" not in text, text  # reporter pages leave no line (its time would date it)
+    # The server's own address is configuration, not a client's: its start-up line says
+    # where it listens (#22.9).
+    assert listening in text, text
     if server == "gunicorn":
         assert "Invalid request" in text, text
 
