@@ -74,9 +74,10 @@ def _address_forms(secret: bytes, address: str) -> set[bytes]:
         hmac.new(secret, raw, hashlib.sha256).digest(),
         hmac.new(secret, raw, hashlib.sha1).digest(),
         hmac.new(secret, raw, hashlib.blake2b).digest(),
-        hashlib.blake2b(raw, key=secret).digest(),
         hashlib.sha256(secret + raw).digest(),
     ]
+    if len(secret) <= 64:  # blake2b's longest key (the audit head file is longer)
+        digests.append(hashlib.blake2b(raw, key=secret).digest())
     for name in ("secret_key", "pow"):  # keys derived from the stored secret
         derived = crypto.mac(secret, f"portal/{name}-key")
         digests += [crypto.mac(derived, "portal/ratelimit", address),
@@ -132,7 +133,7 @@ def test_store_holds_no_time_and_no_key_a_stored_secret_reverses(make_app, make_
     assert stored, "the limiter counted in the store"
     instance = state.config(app).instance_path
     secrets = [(instance / name).read_bytes() for name in SECRET_NAMES]
-    assert sorted(p.name for p in instance.iterdir() if p.is_file()) >= sorted(SECRET_NAMES)
+    assert {p.name for p in instance.iterdir() if p.is_file()} >= set(SECRET_NAMES)
     secrets += [p.read_bytes() for p in instance.iterdir()
                 if p.is_file() and p.stat().st_size <= 4096 and p.name not in SECRET_NAMES]
     forms = {form for secret in secrets for form in _address_forms(secret, ADDRESS)}

@@ -309,27 +309,33 @@ def test_reporter_static_files_are_versioned_and_cached_for_a_year(
         make_app: Callable[..., Flask], make_staff: Callable[..., object]) -> None:
     app, assets = _reporter_assets(make_app, make_staff)
     scripts = {url for urls in assets.values() for url in urls if "pow.js" in url}
-    assert scripts and all(any("pow.js" in u for u in assets[p])
-                           for p in ("/report", "/report/check", "/report/case")), assets
+    assert scripts, assets
+    assert all(any("pow.js" in u for u in assets[p])
+               for p in ("/report", "/report/check", "/report/case")), assets
     digest = hashlib.sha256((ROOT / "portal" / "static" / "pow.js").read_bytes()).hexdigest()
     client = app.test_client()
     for url in {u for urls in assets.values() for u in urls}:
         name, _sep, version = url.partition("?v=")
         # The URL names the content: another file, another URL.
         content = (ROOT / "portal" / name.removeprefix("/")).read_bytes()
-        assert version == hashlib.sha256(content).hexdigest()[:len(version)] and version, url
+        assert version, url
+        assert version == hashlib.sha256(content).hexdigest()[:len(version)], url
         with client.get(url) as response:
             assert response.status_code == 200
             cache = response.cache_control
-            assert cache.public and cache.immutable and cache.max_age == YEAR, (url, cache)
-            assert not cache.no_cache and not cache.no_store, (url, cache)
+            assert cache.public, (url, cache)
+            assert cache.immutable, (url, cache)
+            assert cache.max_age == YEAR, (url, cache)
+            assert not cache.no_cache, (url, cache)
+            assert not cache.no_store, (url, cache)
             assert response.headers["Content-Security-Policy"]  # the headers of any answer
     assert any(digest.startswith(u.partition("?v=")[2]) for u in scripts)
     # A stale or made-up version is served (the current file) but not kept.
     for url in ("/static/pow.js", "/static/pow.js?v=0123456789abcdef"):
         with client.get(url) as response:
             cache = response.cache_control
-            assert not cache.immutable and cache.max_age != YEAR, (url, cache)
+            assert not cache.immutable, (url, cache)
+            assert cache.max_age != YEAR, (url, cache)
 
 
 def _nginx_unlogged() -> list[re.Pattern[str]]:
@@ -399,6 +405,7 @@ def test_nginx_writes_no_line_for_reporter_pages_and_their_files(tmp_path: Path)
         subprocess.run([nginx, "-c", str(conf), "-p", str(tmp_path), "-s", "stop"],
                        check=True, capture_output=True)
     text = log.read_text()
-    assert '"GET /" 204' in text and '"GET /notices/1" 204' in text, text
+    assert '"GET /" 204' in text, text
+    assert '"GET /notices/1" 204' in text, text
     for word in ("report", "static", "favicon", CLIENT):
         assert word not in text, text

@@ -79,7 +79,8 @@ def test_two_instances_under_one_home_do_not_share_a_control_socket(tmp_path: Pa
             servers.append((port, proc, log))
             _wait_for_line(log, proc)
         (port_a, first, _log_a), (port_b, second, log_b) = servers
-        assert _answers(port_a) and _answers(port_b)
+        assert _answers(port_a)
+        assert _answers(port_b)
         before = _sockets(home, runtime)
         # None in the shared places: not one path for two instances.
         assert before == [], [p.relative_to(tmp_path) for p in before]

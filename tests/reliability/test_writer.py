@@ -564,7 +564,8 @@ def test_after_a_purge_nothing_of_the_case_remains_readable(base: Office) -> Non
         session = db.session()
         with db.transaction(session):
             closed = session.get(Case, case_id)
-            assert closed is not None and closed.closed_on is not None
+            assert closed is not None
+            assert closed.closed_on is not None
             closed.closed_on -= dt.timedelta(days=1)
     result = another_instance(app, retention_days=1).test_cli_runner().invoke(
         args=["cases", "purge-expired"])
