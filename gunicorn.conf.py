@@ -36,3 +36,9 @@ errorlog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 # Never trust forwarded headers from anywhere but the local reverse proxy.
 forwarded_allow_ips = "127.0.0.1"
+# gunicorn >= 25.1 opens a control socket for `gunicornc` at one path per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): two app servers of the same
+# user share it, and stopping one unlinks the other's (#22, item 8). The portal is managed by
+# its systemd unit and signals (HUP, TERM), not by gunicornc: no control socket. Older
+# gunicorn versions ignore this setting.
+control_socket_disable = True

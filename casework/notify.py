@@ -40,6 +40,16 @@ class Mail:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """What a periodic run sent: messages that went out, messages the server refused, and
+    whether the batch failed as a whole (then nothing was recorded; the next run sends it)."""
+
+    sent: int = 0
+    refused: int = 0
+    failed: bool = False
+
+
+@dataclass(frozen=True)
 class QueueDue:
     """A queue's digest counts: cases overdue, and cases due within `deadlines.SOON` days."""
 
@@ -108,13 +118,14 @@ def _connection(cfg: Config) -> Iterator[smtplib.SMTP]:
         yield smtp
 
 
-def _send(cfg: Config, mails: Iterable[Mail]) -> tuple[int, bool]:
-    """Send a batch over one connection; return how many went out and whether the batch
-    failed as a whole (no connection, a dropped one). Never raises for mail trouble."""
+def _send(cfg: Config, mails: Iterable[Mail]) -> Delivery:
+    """Send a batch over one connection; return how many went out, how many the server
+    refused, and whether the batch failed as a whole (no connection, a dropped one). Never
+    raises for mail trouble."""
     batch = list(mails)
     if not batch:
-        return 0, False
-    sent = 0
+        return Delivery()
+    sent = refused = 0
     try:
         with _connection(cfg) as smtp:
             for mail in batch:
@@ -123,13 +134,14 @@ def _send(cfg: Config, mails: Iterable[Mail]) -> tuple[int, bool]:
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
                     # One refused recipient does not stop the others.
                     _warn("refused", exc)
+                    refused += 1
                 else:
                     sent += 1
     except (smtplib.SMTPException, OSError) as exc:
         # OSError covers refused connections, timeouts and TLS failures.
         _warn("not sent", exc)
-        return sent, True
-    return sent, False
+        return Delivery(sent, refused, failed=True)
+    return Delivery(sent, refused)
 
 
 def _addresses(db: Session, queue: Queue) -> list[str]:
@@ -166,33 +178,33 @@ def case_arrived(db: Session, queue_id: int) -> int:
         mails = _new_case_mails(queue, _addresses(db, queue), cfg) if queue else []
         if owned:
             db.rollback()  # end our read transaction: no snapshot is held during SMTP
-        return _send(cfg, mails)[0]
+        return _send(cfg, mails).sent
     except Exception as exc:  # a notice never turns a committed filing into an error page
         _warn("not prepared", exc)
         return 0
 
 
 def _deliver(db: Session, cfg: Config, mails: list[Mail], has_work: bool,
-             record: Callable[[], None]) -> int:
+             record: Callable[[], None]) -> Delivery:
     """Send a batch with no database snapshot held, then record it in one transaction; a
-    failed batch records nothing, so the next run tries again. Returns messages sent."""
+    failed batch records nothing, so the next run tries again."""
     if db.in_transaction():
         db.rollback()
     if not has_work:
-        return 0
-    sent, failed = _send(cfg, mails)
-    if not failed:
+        return Delivery()
+    delivery = _send(cfg, mails)
+    if not delivery.failed:
         with transaction(db):
             record()
-    return sent
+    return delivery
 
 
-def send_new_case_notices(db: Session) -> int:
+def send_new_case_notices(db: Session) -> Delivery:
     """Tell each queue's members that new reports arrived since the last notice (run hourly by
     cron): web filings are batched, so no e-mail reveals the minute a report was filed."""
     cfg = _config()
     if cfg is None:
-        return 0
+        return Delivery()
     batches: list[tuple[int, int, list[Mail]]] = []
     for queue in db.scalars(select(Queue).order_by(Queue.id)):
         newest = db.scalar(select(func.max(Case.id)).where(
@@ -251,12 +263,12 @@ def _digest_mails(queue: Queue, due: QueueDue, addresses: list[str], cfg: Config
     return [Mail(to, subject, body) for to in addresses]
 
 
-def send_digests(db: Session, today: dt.date) -> int:
+def send_digests(db: Session, today: dt.date) -> Delivery:
     """Send each queue with overdue cases its members' daily digest (counts only), once a
-    day per queue; return how many messages went out."""
+    day per queue; return what went out."""
     cfg = _config()
     if cfg is None:
-        return 0
+        return Delivery()
     done = set(db.scalars(select(DigestSent.queue_id).where(DigestSent.last_on >= today)))
     batches: list[tuple[int, str, QueueDue, list[Mail]]] = []
     for due in due_counts(db, today):

@@ -50,6 +50,53 @@ def check_public_url(url: str) -> None:
             "http(s)://host[:port]")
 
 
+# Every int setting's accepted range, checked at start-up (#22, item 5), with what the bound
+# protects where it is not plain. A new int setting needs its entry here
+# (tests/unit/test_config.py fails without one).
+_KIB, _MIB, _GIB = 1024, 1024 * 1024, 1024 * 1024 * 1024
+NUMERIC_BOUNDS: dict[str, tuple[int, int] | tuple[int, int, str]] = {
+    "proxy_count": (0, 5),
+    "staff_kdf_time_cost": (1, 100),
+    "staff_kdf_memory_kib": (8, 4 * _MIB, "argon2id's minimum is 8 KiB; at most 4 GiB"),
+    "receipt_kdf_time_cost": (1, 100),
+    "receipt_kdf_memory_kib": (8, 4 * _MIB, "argon2id's minimum is 8 KiB; at most 4 GiB"),
+    "max_request_bytes": (_KIB, 2 * _GIB),
+    "max_form_memory_bytes": (_KIB, 64 * _MIB),
+    "max_files": (1, 100),
+    "max_file_bytes": (1000, 2 * _GIB),
+    "session_idle_minutes": (1, 24 * 60),
+    "session_absolute_hours": (1, 7 * 24),
+    "login_account_free_failures": (1, 1_000_000),
+    "login_account_max_delay_seconds": (1, 24 * 3600),
+    "pow_bits": (1, 32, "0 would make the proof of work free"),
+    "reporter_idle_minutes": (1, 24 * 60),
+    "max_image_pixels": (100_000, 1_000_000_000),
+    "body_readers_per_process": (1, 1024),
+    "publicity_min_working_days": (5, 60, "never below 5, 条例 第四十二条"),
+    "activation_days": (1, 90),
+    "retention_days": (1, 100 * 365, "0 or less would purge every closed case at once"),
+    "rotation_days": (1, 10 * 365),
+    "smtp_port": (1, 65535),
+    "smtp_timeout_seconds": (1, 300),
+    "public_state_ttl_ms": (0, 60_000),
+}
+
+
+def _check_bounds(config: Config) -> None:
+    """Refuse a numeric setting outside its range, naming the variable and the range."""
+    for f in fields(config):
+        if f.type != "int":
+            continue
+        if f.name not in NUMERIC_BOUNDS:
+            raise ConfigError(f"PORTAL_{f.name.upper()} has no range (portal/config.py)")
+        low, high, *why = NUMERIC_BOUNDS[f.name]
+        value = getattr(config, f.name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            reason = f" ({why[0]})" if why else ""
+            raise ConfigError(f"PORTAL_{f.name.upper()} must be between {low} and {high}"
+                              f"{reason}, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the portal can be told, with safe defaults for a single machine."""
@@ -164,10 +211,7 @@ class Config:
             raise ConfigError("PORTAL_SMTP_SECURITY must be starttls, tls or none")
         for url in self.public_urls:
             check_public_url(url)
-        if self.body_readers_per_process < 1:
-            raise ConfigError("PORTAL_BODY_READERS_PER_PROCESS must be at least 1")
-        if self.publicity_min_working_days < 5:
-            raise ConfigError("PORTAL_PUBLICITY_MIN_WORKING_DAYS is never below 5")
+        _check_bounds(self)
 
     @property
     def public_urls(self) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Public pages: conditional responses (ETag, Last-Modified, 304) and a render cache.
+"""Public pages: conditional responses (ETag, Last-Modified, 304) and a render cache; static
+files under versioned URLs, kept by browsers for a year (see `static_version`).
 
 A public page is a function of its key: the published data's revision, the calendar's
 revision, today's date in Shanghai, the language, the host it is served under and the query.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -31,6 +33,7 @@ from cachetools import LRUCache, TTLCache
 from flask import Flask, Request, Response, abort, current_app, g, make_response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.security import safe_join
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal import clock, state
@@ -127,6 +130,66 @@ def is_shared_page() -> bool:
 # Keys in app.extensions, private to this module (read through render_cache()).
 _RENDER_CACHE = "portal.render_cache"
 _SERIALIZER = "portal.session_serializer"
+_STATIC_VERSIONS = "portal.static_versions"
+
+# Static files (#22.4): every `url_for('static', …)` carries the file's content hash
+# (`/static/pow.js?v=<16 hex digits>`), and a request naming the current hash is answered
+# "public, max-age=one year, immutable": a browser (Tor Browser included) loads pow.js and
+# portal.css once per version, not with every reporter page. Another content is another URL;
+# a request without the hash, or with a stale one, is answered but not kept (no-cache).
+STATIC_MAX_AGE_SECONDS = 365 * 24 * 3600
+STATIC_VERSION_DIGITS = 16
+
+
+def static_version(app: Flask, filename: str) -> str | None:
+    """The content hash of a file in the static folder (None when there is no such file),
+    re-read when the file changes (its size or modification time)."""
+    folder = app.static_folder
+    path = safe_join(folder, filename) if folder else None
+    if path is None:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    stamp = (info.st_mtime_ns, info.st_size)
+    versions: dict[str, tuple[tuple[int, int], str]] = app.extensions[_STATIC_VERSIONS]
+    held = versions.get(filename)
+    if held is None or held[0] != stamp:
+        try:
+            with open(path, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()[:STATIC_VERSION_DIGITS]
+        except OSError:
+            return None
+        held = versions[filename] = (stamp, digest)
+    return held[1]
+
+
+def _init_static(app: Flask) -> None:
+    # Only files that exist are ever held, so a request cannot grow the table.
+    app.extensions[_STATIC_VERSIONS] = {}
+
+    @app.url_defaults
+    def _version_static_url(endpoint: str, values: dict[str, object]) -> None:
+        if endpoint == "static" and "v" not in values:
+            version = static_version(app, str(values.get("filename", "")))
+            if version:
+                values["v"] = version
+
+    @app.after_request
+    def _cache_static(response: Response) -> Response:
+        if request.endpoint != "static" or response.status_code not in (200, 206, 304):
+            return response
+        filename = str((request.view_args or {}).get("filename", ""))
+        asked = request.args.get("v")
+        if asked and asked == static_version(app, filename):
+            cache = response.cache_control
+            cache.no_cache = None
+            cache.public = True
+            cache.max_age = STATIC_MAX_AGE_SECONDS
+            cache.immutable = True
+            response.expires = None
+        return response
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -153,6 +216,7 @@ def init_app(app: Flask) -> None:
     ttl = state.config(app).public_state_ttl_ms / 1000
     app.extensions[_RENDER_CACHE] = RenderCache(state_ttl=ttl)
     app.session_interface = SessionInterface()
+    _init_static(app)
 
 
 def render_cache(app: Flask | None = None) -> RenderCache:

@@ -31,8 +31,31 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Matched in a request line passed as an argument (werkzeug) and in the whole message (gunicorn),
 # after removing the ANSI colours werkzeug puts around every status line but a 200's.
 _REPORTER_REQUEST_LINE = re.compile(r"[A-Z]+ /+report\b")
-_REPORTER_REQUEST = re.compile(r'"[A-Z]+ /+report\b')
+# Nor are the files those pages make the browser load (#22.4): the static files (pow.js is
+# loaded by reporter pages only, so its line would be a reporter's line under another name)
+# and the icon browsers ask for with every page. deploy/nginx/portal.conf's map does the same.
+_UNLOGGED_REQUEST_LINE = re.compile(r"[A-Z]+ /+(?:report\b|static/|favicon\.ico\b)")
+_UNLOGGED_REQUEST = re.compile(r'"[A-Z]+ /+(?:report\b|static/|favicon\.ico\b)')
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+# Lines that state where the server itself listens — configuration, not a client — keep their
+# addresses (#22.9): gunicorn's master says where it listens at start-up and on a re-exec, and
+# why it could not bind; the development server prints its banner. Recognised by the record's
+# unformatted message (gunicorn's own template; werkzeug's banner, logged without arguments),
+# never by the formatted text, which a client's request line could imitate.
+_SERVER_TEMPLATES = frozenset({"Listening at: %s (%s)", "Listening at: %s",
+                               "Connection in use: %s", "Invalid address: %s"})
+_SERVER_BANNER = re.compile(r"(?:WARNING: This is a development server\.[^\n]*\n)?"
+                            r"(?: \* Running on [^\n]*(?:\n|$))+")
+
+
+def _states_configuration(record: logging.LogRecord) -> bool:
+    if record.name.startswith("gunicorn.error") and record.args:
+        return str(record.msg) in _SERVER_TEMPLATES
+    if record.name == "werkzeug" and not record.args:
+        return _SERVER_BANNER.fullmatch(_ANSI.sub("", str(record.msg))) is not None
+    return False
 
 
 def redact(text: str) -> str:
@@ -42,7 +65,9 @@ def redact(text: str) -> str:
 
 class RedactAddresses(logging.Filter):
     """Rewrites a record so that neither its message nor its arguments carry an address, and
-    drops request lines of the reporter's pages (/report…) altogether."""
+    drops request lines of the reporter's pages (/report…) and of the files they load
+    (/static/…, /favicon.ico) altogether. The servers' lines
+    about where they listen are left as they are (configuration, not clients)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -51,6 +76,8 @@ class RedactAddresses(logging.Filter):
             message = str(record.msg)
         if _is_reporter_request(record.args, message):
             return False
+        if _states_configuration(record):
+            return True
         record.msg = redact(message)
         record.args = None
         return True
@@ -59,10 +86,10 @@ class RedactAddresses(logging.Filter):
 def _is_reporter_request(args: tuple[object, ...] | Mapping[str, object] | None,
                          message: str) -> bool:
     arguments = args.values() if isinstance(args, Mapping) else args or ()
-    if any(isinstance(a, str) and _REPORTER_REQUEST_LINE.match(_ANSI.sub("", a))
+    if any(isinstance(a, str) and _UNLOGGED_REQUEST_LINE.match(_ANSI.sub("", a))
            for a in arguments):
         return True
-    return _REPORTER_REQUEST.search(_ANSI.sub("", message)) is not None
+    return _UNLOGGED_REQUEST.search(_ANSI.sub("", message)) is not None
 
 
 def install(logger: logging.Logger) -> None:

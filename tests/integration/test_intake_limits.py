@@ -91,7 +91,7 @@ def test_behind_tor_the_ceiling_applies_and_a_solved_proof_of_work_exempts(
     assert [_report(app, category, "127.0.0.1") for _ in range(3)] == [200, 200, 429]
     client = app.test_client()
     page = client.get("/report").get_data(as_text=True)
-    assert 'src="/static/pow.js"' in page
+    assert 'src="/static/pow.js?v=' in page  # versioned, cached a year (#22.4)
     assert 'data-pow="6"' in page
     solved = _solve(app, page)
     status, _html = post_report(client, {"category": str(category), "persons-0-name": "李四",

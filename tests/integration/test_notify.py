@@ -218,7 +218,7 @@ def test_mail_is_off_without_a_host(desk: Desk, monkeypatch: pytest.MonkeyPatch)
     started = time.monotonic()
     with desk.app.app_context():
         assert notify.case_arrived(db.session(), _queue_id(desk.app, "dic")) == 0
-        assert notify.send_digests(db.session(), today) == 0
+        assert notify.send_digests(db.session(), today).sent == 0
         assert db.session().scalars(select(DigestSent)).all() == []
     assert time.monotonic() - started < 2
 
@@ -296,7 +296,8 @@ def test_mail_server_down_or_silent_costs_a_content_free_warning(
             started = time.monotonic()
             with broken.app_context():
                 assert notify.case_arrived(db.session(), _queue_id(broken, "dic")) == 0
-                assert notify.send_digests(db.session(), today) == 0
+                delivery = notify.send_digests(db.session(), today)
+                assert (delivery.sent, delivery.failed) == (0, True)
                 # Nothing recorded: the next run tries again.
                 assert db.session().scalars(select(DigestSent)).all() == []
             assert time.monotonic() - started < 10
@@ -373,7 +374,7 @@ def test_digest_counts_overdue_and_due_soon_once_a_day(
         counts = notify.due_counts(db.session(), today)
         assert [(c.queue_id, c.overdue, c.soon) for c in counts] == [
             (_queue_id(mail_app, "dic"), 1, 1)]
-        assert notify.send_digests(db.session(), today) == 2
+        assert notify.send_digests(db.session(), today).sent == 2
     assert sorted(inbox.recipients()) == ["dic.handler@example.gov.cn",
                                           "dic.head@example.gov.cn"]
     forbidden = _forbidden_words(mail_app, [late, soon, calm, org_soon])
@@ -387,7 +388,7 @@ def test_digest_counts_overdue_and_due_soon_once_a_day(
     # Once a day per queue: a second run the same day sends nothing.
     inbox.clear()
     with mail_app.app_context():
-        assert notify.send_digests(db.session(), today) == 0
+        assert notify.send_digests(db.session(), today).sent == 0
         sent_rows = db.session().scalars(select(DigestSent)).all()
         assert [(r.queue_id, r.last_on) for r in sent_rows] == [
             (_queue_id(mail_app, "dic"), today)]
@@ -399,7 +400,7 @@ def test_digest_counts_overdue_and_due_soon_once_a_day(
 
     # The next day, another digest.
     with mail_app.app_context():
-        assert notify.send_digests(db.session(), today + dt.timedelta(days=1)) == 2
+        assert notify.send_digests(db.session(), today + dt.timedelta(days=1)).sent == 2
 
 
 def test_cases_digest_command(desk: Desk, mail_app: Flask, inbox: Inbox) -> None:
@@ -410,11 +411,11 @@ def test_cases_digest_command(desk: Desk, mail_app: Flask, inbox: Inbox) -> None
     runner = mail_app.test_cli_runner()
     first = runner.invoke(args=["cases", "digest"])
     assert first.exit_code == 0, first.output
-    assert "sent 1 digest(s)" in first.output
+    assert "已发送 1 封逾期提醒。" in first.output
     assert inbox.recipients() == ["dic.handler@example.gov.cn"]
     again = runner.invoke(args=["cases", "digest"])
     assert again.exit_code == 0, again.output
-    assert "sent 0 digest(s)" in again.output
+    assert "已发送 0 封逾期提醒。" in again.output
     assert len(inbox.messages) == 1
 
 
@@ -426,16 +427,85 @@ def test_web_filings_are_announced_in_an_hourly_batch_not_at_once(
     runner = mail_app.test_cli_runner()
     result = runner.invoke(args=["cases", "notify"])
     assert result.exit_code == 0, result.output
-    assert "sent 1 notice(s)" in result.output  # one message for both new dic cases
+    assert "已发送 1 封新举报件通知。" in result.output  # one message for both new dic cases
     assert inbox.recipients() == ["dic.handler@example.gov.cn"]
     _assert_content_free(inbox.messages[0], _forbidden_words(mail_app, [first, second]))
     again = runner.invoke(args=["cases", "notify"])
-    assert "sent 0 notice(s)" in again.output
+    assert "已发送 0 封新举报件通知。" in again.output
     third = _file(desk)
     assert third
-    assert "sent 1 notice(s)" in runner.invoke(args=["cases", "notify"]).output
+    assert "已发送 1 封新举报件通知。" in runner.invoke(args=["cases", "notify"]).output
     assert len(inbox.messages) == 2
 
+
+
+# --- the commands tell cron when mail could not go out (#22, item 6) ------------------------
+
+
+def _digested(app: Flask) -> list[DigestSent]:
+    with app.app_context():
+        return list(db.session().scalars(select(DigestSent)))
+
+
+def _notified(app: Flask, slug: str) -> int:
+    with app.app_context():
+        return int(db.session().scalar(select(Queue.notified_case_id).where(Queue.slug == slug)))
+
+
+def test_cases_notify_and_digest_exit_non_zero_when_the_mail_server_is_down(
+        desk: Desk, make_app: Callable[..., Flask]) -> None:
+    _set_email(desk.app, "dichandler", "dic.handler@example.gov.cn")
+    case_no = _file(desk)
+    _clock(desk.app, case_no, _today(desk.app) - dt.timedelta(days=60), 15)
+    # Nothing listens on this port: every connection is refused.
+    down = make_app(smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none",
+                    smtp_from=SENDER)
+    runner = down.test_cli_runner()
+    for command in ("notify", "digest"):
+        result = runner.invoke(args=["cases", command])
+        assert result.exit_code != 0, (command, result.output)
+        # In the commands' language (Chinese by default, like `queues …`), saying what happens.
+        assert "邮件未能发出" in result.output, result.output
+        assert "下次运行时将重新发送" in result.output, result.output
+        assert "Traceback" not in result.output
+    # Nothing recorded: the next run (with the server back) sends them.
+    assert _digested(down) == []
+    assert _notified(down, "dic") == 0
+
+
+class RefusingInbox(Inbox):
+    """Refuses one recipient (550), takes the others."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any,  # noqa: N802
+                          address: str, rcpt_options: list[str]) -> str:
+        if address.startswith("refused"):
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_recipient_makes_the_command_exit_non_zero(
+        desk: Desk, make_staff: Callable[..., StaffMember],
+        make_app: Callable[..., Flask]) -> None:
+    make_staff("dichead", "dic_head")
+    _set_email(desk.app, "dichandler", "dic.handler@example.gov.cn")
+    _set_email(desk.app, "dichead", "refused@example.gov.cn")
+    _file(desk)
+    box = RefusingInbox()
+    controller = _start(box)
+    try:
+        relay = make_app(smtp_host="127.0.0.1", smtp_port=box.port, smtp_security="none",
+                         smtp_from=SENDER)
+        result = relay.test_cli_runner().invoke(args=["cases", "notify"])
+    finally:
+        controller.stop()
+    assert result.exit_code != 0, result.output
+    assert "已发送 1 封新举报件通知。" in result.output, result.output
+    assert "邮件服务器拒收了 1 封邮件" in result.output, result.output
+    assert "refused@" not in result.output  # the address is the admin's to find, not cron's
+    assert box.recipients() == ["dic.handler@example.gov.cn"]
+    # The others were told: the batch is recorded, nobody gets it twice.
+    assert _notified(relay, "dic") > 0
 
 # --- staff addresses ----------------------------------------------------------------------
 

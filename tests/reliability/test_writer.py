@@ -560,7 +560,14 @@ def test_after_a_purge_nothing_of_the_case_remains_readable(base: Office) -> Non
     # version, a backup) until the key is rotated.
     content.CaseKeys.unseal(_current_epoch_private(base, "dic"), old_keys_wrap)
 
-    result = another_instance(app, retention_days=0).test_cli_runner().invoke(
+    with app.app_context():  # closed a day ago: the shortest retention has passed (#22.5)
+        session = db.session()
+        with db.transaction(session):
+            closed = session.get(Case, case_id)
+            assert closed is not None
+            assert closed.closed_on is not None
+            closed.closed_on -= dt.timedelta(days=1)
+    result = another_instance(app, retention_days=1).test_cli_runner().invoke(
         args=["cases", "purge-expired"])
     assert result.exit_code == 0, result.output
     assert "purged 1 case(s)" in result.output

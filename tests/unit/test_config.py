@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import stat
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from portal.config import Config, ConfigError, InstanceSecrets, NotInitialised
+from portal.config import (
+    NUMERIC_BOUNDS,
+    Config,
+    ConfigError,
+    InstanceSecrets,
+    NotInitialised,
+)
 
 
 def test_defaults_are_the_embedded_setup(tmp_path: Path) -> None:
@@ -70,3 +77,42 @@ def test_truncated_secret_is_refused(tmp_path: Path) -> None:
     (tmp_path / "audit_mac_key").write_bytes(b"short")
     with pytest.raises(NotInitialised, match="32-byte"):
         InstanceSecrets.load(tmp_path)
+
+
+# --- numeric settings are range-checked at start-up (#22, item 5) ---------------------------
+
+NUMERIC = [f.name for f in fields(Config) if f.type == "int"]
+
+
+def _variable(name: str) -> str:
+    return f"PORTAL_{name.upper()}"
+
+
+def test_every_numeric_setting_has_bounds() -> None:
+    # A new int setting without an entry in NUMERIC_BOUNDS fails here.
+    assert sorted(NUMERIC_BOUNDS) == sorted(NUMERIC)
+
+
+@pytest.mark.parametrize("name", NUMERIC)
+def test_numeric_setting_is_range_checked(name: str) -> None:
+    low, high = NUMERIC_BOUNDS[name][:2]
+    default = getattr(Config(), name)
+    assert low <= default <= high, name
+    for value in (low, high):
+        assert getattr(Config.from_env({_variable(name): str(value)}), name) == value
+    for value in (low - 1, high + 1, -1, -(10**9)):
+        if low <= value <= high:
+            continue
+        with pytest.raises(ConfigError, match=_variable(name)) as refused:
+            Config.from_env({_variable(name): str(value)})
+        assert f"between {low} and {high}" in str(refused.value)
+        # Built directly (tests, the CLI's `with_`), the same check applies.
+        with pytest.raises(ConfigError, match=_variable(name)):
+            Config(**{name: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "-36500"])
+def test_a_retention_of_zero_or_fewer_days_is_refused(value: str) -> None:
+    # A negative retention would make every closed case "expired" at the next purge.
+    with pytest.raises(ConfigError, match="PORTAL_RETENTION_DAYS must be between 1 and"):
+        Config.from_env({"PORTAL_RETENTION_DAYS": value})

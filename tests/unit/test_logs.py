@@ -40,6 +40,51 @@ def test_filter_rewrites_message_and_arguments() -> None:
     assert record.getMessage() == "- - - GET /"
 
 
+def _record(name: str, msg: str, args: tuple[object, ...] | None = None) -> logging.LogRecord:
+    return logging.LogRecord(name, logging.INFO, __file__, 1, msg, args, None)
+
+
+@pytest.mark.parametrize(("name", "msg", "args", "shown"), [
+    # gunicorn's master, at start-up and on a re-exec: where it listens (#22.9).
+    ("gunicorn.error", "Listening at: %s (%s)", ("http://127.0.0.1:5501", 4242),
+     "Listening at: http://127.0.0.1:5501 (4242)"),
+    ("gunicorn.error", "Listening at: %s", ("http://10.0.0.5:8000,http://[::1]:8000",),
+     "Listening at: http://10.0.0.5:8000,http://[::1]:8000"),
+    # ...and why it could not bind there.
+    ("gunicorn.error", "Connection in use: %s", ("('127.0.0.1', 8000)",),
+     "Connection in use: ('127.0.0.1', 8000)"),
+    # The development server's banner.
+    ("werkzeug", " * Running on http://127.0.0.2:5000", None,
+     " * Running on http://127.0.0.2:5000"),
+    ("werkzeug", "\x1b[31m\x1b[1mWARNING: This is a development server. Do not use it.\x1b[0m\n"
+     " * Running on all addresses (0.0.0.0)\n * Running on http://127.0.0.1:5000\n"
+     " * Running on http://192.0.2.4:5000", None,
+     "\x1b[31m\x1b[1mWARNING: This is a development server. Do not use it.\x1b[0m\n"
+     " * Running on all addresses (0.0.0.0)\n * Running on http://127.0.0.1:5000\n"
+     " * Running on http://192.0.2.4:5000"),
+])
+def test_the_servers_own_addresses_are_configuration_and_kept(
+        name: str, msg: str, args: tuple[object, ...] | None, shown: str) -> None:
+    record = _record(name, msg, args)
+    assert RedactAddresses().filter(record)
+    assert record.getMessage() == shown
+
+
+@pytest.mark.parametrize(("name", "msg", "args"), [
+    ("gunicorn.error", "Invalid request from ip=%s: %s", ("203.0.113.9", "Invalid method")),
+    # A client's request line that imitates a configuration line is still a request line.
+    ("gunicorn.access", '[t] "GET /Listening at: 203.0.113.9" 404 0 1ms', None),
+    ("gunicorn.error", "Listening at: 203.0.113.9", None),  # not gunicorn's template
+    ("werkzeug", "%s - - [%s] %s", ("203.0.113.9", "t", '"GET / * Running on 203.0.113.9"')),
+    ("werkzeug", '203.0.113.9 - - "GET / * Running on http://203.0.113.9"', None),
+])
+def test_client_addresses_are_removed_whatever_the_line_imitates(
+        name: str, msg: str, args: tuple[object, ...] | None) -> None:
+    record = _record(name, msg, args)
+    assert RedactAddresses().filter(record)
+    assert "203.0.113.9" not in record.getMessage()
+
+
 def test_reporter_request_lines_are_dropped() -> None:
     for line in ('[27/Nov/2026:10:00:00 +0800] "POST /report HTTP/1.1" 200',
                  '127.0.0.1 - - "GET /report/check?x=1 HTTP/1.1" 200 -'):
