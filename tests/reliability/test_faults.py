@@ -309,7 +309,7 @@ def test_worker_killed_mid_upload_and_mid_transaction(fault_db_url: str,
             if postgres:
                 waiting = wait_for(_at_least(3, watch.waiting_in_transaction), 20,
                                    "three filings waiting inside their transactions")
-                on_audit = next(b for b in waiting if b["wait"] == "advisory")
+                on_audit = next(b for b in waiting if b["wait"] == "relation")
                 victim = wait_for(lambda: worker_with_local_port(portal, on_audit["port"]), 5,
                                   "the worker of the filing on the audit lock")
                 victim_backend = on_audit["pid"]
