@@ -64,7 +64,8 @@ def init_command() -> None:
     when the database belongs to other secrets (#22, item 1)."""
     config = state.config()
     engine = db.engine()
-    config.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if marker.default_database_url(config):  # the database lives in the instance folder
+        config.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         secrets: InstanceSecrets | None = InstanceSecrets.load(config.instance_path)
     except NotInitialised:
@@ -359,8 +360,8 @@ def guard_commands(app: Flask) -> None:
     """Put the start-up checks in front of every command of the app, the features' too. The
     command objects are shared by every app of the process: each is wrapped once, and the
     check reads the app the command runs for."""
-    for name, command in app.cli.commands.items():
-        _guard(command, (name,))
+    for name, group in app.cli.commands.items():
+        _guard(group, (name,))
 
 
 def check_at_start(app: Flask) -> None:

@@ -21,7 +21,7 @@ import time
 
 from flask import Flask, abort
 from flask_babel import gettext as _
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -133,8 +133,7 @@ def ensure(app: Flask, engine: Engine, secrets: InstanceSecrets) -> Status:
                 present = set(conn.scalars(select(InstanceMarker.family)))
                 for family, tag in expected(secrets).items():
                     if family not in present:
-                        conn.execute(InstanceMarker.__table__.insert().values(
-                            family=family, tag=tag))
+                        conn.execute(insert(InstanceMarker).values(family=family, tag=tag))
     except IntegrityError:
         pass  # another server wrote it first: compare with theirs
     except SQLAlchemyError:

@@ -12,13 +12,12 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from portal import create_app, state
 from portal.config import Config
 from portal.extensions import limiter
-from sqlalchemy import text
-
 from tests.conftest import config_for_tests
 from tests.intake_support import make_desk
 
@@ -107,6 +106,12 @@ def test_probes_are_exempt_from_rate_limits(app: Flask) -> None:
     assert [client.get("/healthz").status_code for _ in range(5)] == [200] * 5
 
 
+@pytest.fixture
+def clock(_pinned_clock: time_machine.Traveller) -> time_machine.Traveller:
+    """The test's running clock, to move past the interval between two checks."""
+    return _pinned_clock
+
+
 # What the checks of #22 alter in the database, and what puts it back.
 TAMPERED = {
     "marker": ("UPDATE instance_marker SET tag = :tag WHERE family = 'audit_mac_key'",),
@@ -117,7 +122,7 @@ TAMPERED = {
 
 @pytest.mark.parametrize("what", sorted(TAMPERED))
 def test_healthz_is_503_and_bare_when_an_integrity_check_fails(
-        app: Flask, make_staff, _pinned_clock: time_machine.Traveller, what: str) -> None:
+        app: Flask, make_staff, clock: time_machine.Traveller, what: str) -> None:
     """Secrets that do not belong to the database, or a queue key or the recovery key whose
     MAC does not verify: the same bare 503, which says nothing of which (#22)."""
     from portal import health
@@ -129,7 +134,7 @@ def test_healthz_is_503_and_bare_when_an_integrity_check_fails(
     with state.engine(app).begin() as conn:
         conn.execute(text(statement), {"tag": b"\x00" * 32})
     # The checks run at most every CHECK_SECONDS per process; after that the probe knows.
-    _pinned_clock.shift(getattr(health, "CHECK_SECONDS", 30) + 1)
+    clock.shift(getattr(health, "CHECK_SECONDS", 30) + 1)
     _assert_bare(client.get("/healthz"), 503)
     if what == "marker":
         # This server's secrets no longer belong to the database: it refuses everything.

@@ -242,8 +242,9 @@ def test_no_file_in_the_instance_folder_is_readable_by_others(
     with state.engine(fresh).connect() as conn:
         category = conn.scalar(text("SELECT id FROM category WHERE code = 'discipline'"))
     assert category is not None
-    status, html = post_report(client, {"category": str(category), "persons-0-name": "王五",
-                                        "persons-0-unit": "某乡", "facts": "2026年5月某乡挪用扶贫资金二十万元。"})
+    status, html = post_report(client, {
+        "category": str(category), "persons-0-name": "王五", "persons-0-unit": "某乡",
+        "facts": "2026年5月某乡挪用扶贫资金二十万元。"})
     assert status == 200, re.findall(r'error[^>]*>([^<]+)', html)
     assert receipt_of(html)
     assert _wide_files(instance) == [], "after a filing"
