@@ -158,6 +158,30 @@ def test_a_database_without_marker_gets_it_at_the_first_start(app: Flask) -> Non
     state.engine(again).dispose()
 
 
+def test_an_unmarked_database_is_not_claimed_by_other_secrets(
+        app: Flask, make_staff, tmp_path: Path, database_url: str, cli: CliRun) -> None:
+    """Upgrading from before the marker, a server with other secrets must not be the one that
+    writes it: the data already there (a staff key's MAC, the audit chain) does not verify."""
+    make_staff("alice", "supervisor")
+    with state.engine(app).begin() as conn:
+        conn.execute(text("DELETE FROM instance_marker"))
+    second = tmp_path / "second" / "instance"
+    InstanceSecrets.ensure(second)
+    with pytest.raises(RuntimeError, match="0600"):
+        create_app(_server_config(second, database_url))
+    # An empty instance folder: `portal init` makes no secrets for a database in use.
+    empty = tmp_path / "third" / "instance"
+    _says_what_to_copy(_refused(cli(_server_config(empty, database_url), "portal", "init")),
+                       empty)
+    assert not empty.exists() or not any(empty.iterdir())
+    with state.engine(app).connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM instance_marker")) == 0
+    # The first server's own secrets verify that data: its next start writes the marker.
+    state.engine(create_app(state.config(app))).dispose()
+    with state.engine(app).connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM instance_marker")) == len(SECRET_NAMES)
+
+
 def _flask(cwd: Path, *args: str, env: dict[str, str] | None = None
            ) -> subprocess.CompletedProcess[str]:
     """`flask --app wsgi …` as cron runs it: an empty environment, in a working directory."""
