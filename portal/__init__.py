@@ -73,6 +73,9 @@ def create_app(config: Config | None = None, features: Sequence[Feature] = ()) -
     register_commands(app, features)
     subscribe(app, features)
     state.set_error_tables(app, (ACCOUNT_ERRORS, *(f.errors for f in features if f.errors)))
+    # Last: the instance's secrets belong to its database, a production instance has its
+    # database URL; every command checks the same before it runs (#22, items 1 and 2).
+    cli.check_at_start(app)
     return app
 
 

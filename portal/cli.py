@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 from flask_babel import gettext as _
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from portal import accounts, audit, backup, db, state, workdays
+from portal import accounts, audit, backup, db, marker, state, workdays
 from portal.calendar_cli import calendar_cli
-from portal.config import InstanceSecrets
+from portal.config import InstanceSecrets, NotInitialised
 from portal.constants import ROOT
 from portal.errors import message_of
 from portal.models import Role, StaffUser
@@ -57,15 +60,38 @@ def _require_initialised() -> None:
 
 @portal_cli.command("init")
 def init_command() -> None:
-    """Create or upgrade the database (Alembic) and generate missing instance secrets."""
+    """Create or upgrade the database (Alembic) and generate missing instance secrets; refuse
+    when the database belongs to other secrets (#22, item 1)."""
     config = state.config()
+    engine = db.engine()
+    if marker.default_database_url(config):  # the database lives in the instance folder
+        config.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        secrets: InstanceSecrets | None = InstanceSecrets.load(config.instance_path)
+    except NotInitialised:
+        secrets = None
+    if secrets is None:
+        # A further app server with an empty (or half-copied) instance folder: new secrets
+        # would not open this database's receipts. Nothing is made.
+        if marker.in_use(engine):
+            raise click.ClickException(marker.not_here_message(config))
+    elif marker.check(engine, secrets) == marker.Status.mismatch:
+        raise click.ClickException(marker.mismatch_message(config))
     made = InstanceSecrets.ensure(config.instance_path)
     secrets = InstanceSecrets.load(config.instance_path)
     state.set_secrets(current_app, secrets)
     current_app.config["SECRET_KEY"] = secrets.secret_key
     for name in made:
         click.echo(_("Generated instance secret %(name)s (mode 0600).", name=name))
-    upgrade_database(db.engine())
+    if marker.mark_production(config):
+        click.echo(_("%(file)s written: commands and servers of this instance refuse to run "
+                     "without PORTAL_DATABASE_URL.",
+                     file=config.instance_path / marker.PRODUCTION_FILE))
+    upgrade_database(engine)
+    status = marker.ensure(current_app, engine, secrets)
+    marker.set_status(current_app, status)
+    if status == marker.Status.mismatch:
+        raise click.ClickException(marker.mismatch_message(config))
     session = db.session()
     with db.transaction(session):
         days = workdays.rebuild_days(session)
@@ -147,6 +173,8 @@ def restore_command(path: Path, replace: bool) -> None:
     state.set_secrets(current_app, secrets)
     current_app.config["SECRET_KEY"] = secrets.secret_key
     upgrade_database(db.engine())
+    # The backup's database and secrets belong together; one made before the marker gets it.
+    marker.set_status(current_app, marker.ensure(current_app, db.engine(), secrets))
     session = db.session()
     if not restored.had_head:
         # A backup made before heads existed: the chain it holds is adopted as it is.
@@ -267,3 +295,95 @@ def init_app(app: Flask) -> None:
     """Register the command groups."""
     for group in (portal_cli, staff_cli, audit_cli, calendar_cli):
         app.cli.add_command(group)
+
+
+# Commands that make or replace the instance secrets: they run in a folder without secrets, or
+# with secrets the database does not know, and check what they need themselves.
+SETS_SECRETS = {("portal", "init"), ("portal", "restore")}
+
+
+def _refuse_unless_ready(app: Flask, *, sets_secrets: bool) -> None:
+    """What every command checks before it runs (#22, items 1 and 2): a production instance
+    has its database URL, the instance has its secrets, and they belong to the database."""
+    config = state.config(app)
+    if marker.lacks_database_url(config):
+        raise click.ClickException(marker.missing_url_message(config))
+    if sets_secrets:
+        return
+    secrets = state.secrets_or_none(app)
+    if secrets is None:
+        raise click.ClickException(marker.not_initialised_message(config))
+    status = marker.status_of(app)
+    if status != marker.Status.ok:
+        status = marker.ensure(app, state.engine(app), secrets)
+        marker.set_status(app, status)
+    if status == marker.Status.mismatch:
+        raise click.ClickException(marker.mismatch_message(config))
+
+
+def _command_app() -> Flask:
+    """The app a command runs for (loaded by `flask --app …`, or the test runner's)."""
+    if current_app:
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        return app
+    return click.get_current_context().ensure_object(ScriptInfo).load_app()
+
+
+def _guard(command: click.Command, path: tuple[str, ...]) -> None:
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            _guard(sub, (*path, name))
+        return
+    callback = command.callback
+    if callback is None or getattr(callback, "portal_guarded", False):
+        return
+    sets_secrets = path in SETS_SECRETS
+
+    @functools.wraps(callback)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        app = _command_app()
+        with app.app_context():
+            _refuse_unless_ready(app, sets_secrets=sets_secrets)
+        # Whatever the command writes (a SQLite database and its journal, backups, secrets)
+        # is readable by the portal's user alone, whatever umask cron or a shell gave it.
+        previous = os.umask(0o077)
+        try:
+            return callback(*args, **kwargs)
+        finally:
+            os.umask(previous)
+
+    guarded.portal_guarded = True  # type: ignore[attr-defined]
+    command.callback = guarded
+
+
+def guard_commands(app: Flask) -> None:
+    """Put the start-up checks in front of every command of the app, the features' too. The
+    command objects are shared by every app of the process: each is wrapped once, and the
+    check reads the app the command runs for."""
+    for name, group in app.cli.commands.items():
+        _guard(group, (name,))
+
+
+def check_at_start(app: Flask) -> None:
+    """The start-up checks (#22, items 1 and 2). An app server (a gunicorn worker importing
+    wsgi.py) refuses to start when its instance is a production one without
+    PORTAL_DATABASE_URL, or its secrets do not belong to the database: the exception's message
+    says what to do. Under `flask --app wsgi …` each command checks before it runs instead,
+    since `portal init` and `portal restore` must be able to run to put things right."""
+    guard_commands(app)
+    marker.init_app(app)
+    if click.get_current_context(silent=True) is not None:
+        return
+    config = state.config(app)
+    with app.app_context():
+        if marker.lacks_database_url(config):
+            state.engine(app).dispose()
+            raise marker.DatabaseUrlMissing(marker.missing_url_message(config))
+        secrets = state.secrets_or_none(app)
+        if secrets is None:
+            return  # every request gets the 503 page until `portal init`
+        status = marker.ensure(app, state.engine(app), secrets)
+        marker.set_status(app, status)
+        if status == marker.Status.mismatch:
+            state.engine(app).dispose()
+            raise marker.SecretsMismatch(marker.mismatch_message(config))

@@ -190,6 +190,17 @@ def check_public_key(mac_key: bytes, owner: str, public_key: bytes, tag: bytes |
     return public_key
 
 
+def instance_marker(secret: bytes, family: str) -> bytes:
+    """The MAC the database keeps of one instance secret (#22, item 1): under the secret, of a
+    fixed label naming its family. Equal only for the same secret; it tells nothing of it."""
+    return mac(secret, "portal/instance-marker", family)
+
+
+def check_instance_marker(secret: bytes, family: str, tag: bytes | None) -> bool:
+    """Whether a stored marker is the one this secret makes (constant-time)."""
+    return bool(tag) and equal(instance_marker(secret, family), bytes(tag or b""))
+
+
 def fingerprint(public_key: bytes) -> str:
     """A short human-comparable fingerprint: 8 groups of 4 hex digits."""
     digest = hashlib.blake2b(public_key, digest_size=16).hexdigest().upper()

@@ -16,6 +16,8 @@ from portal.errors import ErrorTable
 
 # A step of `portal init` or `portal demo`: runs in its own transactions, returns lines to print.
 Step = Callable[[Session], Iterable[str]]
+# A check /healthz runs (#22): True while what it checks is sound; it reads, never writes.
+HealthCheck = Callable[[Session], bool]
 
 
 @dataclass(frozen=True)
@@ -33,3 +35,5 @@ class Feature:
     subscribe: Callable[[Flask], None] | None = None
     # The package's one table of domain errors: code → (message, HTTP status) per error type.
     errors: ErrorTable | None = None
+    # Integrity checks /healthz runs now and then; the probe says only whether all held.
+    health_checks: Sequence[HealthCheck] = ()

@@ -247,3 +247,15 @@ class CalendarDay(Base):
     is_workday: Mapped[bool] = mapped_column(Boolean)
     ordinal: Mapped[int] = mapped_column(Integer, index=True)
     provisional: Mapped[bool] = mapped_column(Boolean)
+
+
+class InstanceMarker(Base):
+    """Which instance secrets this database belongs to (#22, item 1): per secret family, a MAC
+    of a fixed label under that secret, written by the first `portal init` (or the first start
+    after the upgrade that brought the table). An app server whose secret files give other MACs
+    refuses to start; the MACs say nothing of the secrets themselves."""
+
+    __tablename__ = "instance_marker"
+
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tag: Mapped[bytes] = mapped_column(LargeBinary)

@@ -30,7 +30,7 @@ from werkzeug.routing import Rule
 
 from application import create_app
 from portal import state
-from portal.config import Config, InstanceSecrets
+from portal.config import SECRET_NAMES, Config, InstanceSecrets
 from portal.constants import ROOT
 from tests.clock_scenarios import scenarios
 
@@ -248,6 +248,8 @@ class Snapshot:
 
     rows: dict[str, list[dict[str, object]]]
     days_digest: str
+    # The instance folder `portal init` ran in: the database's marker is of its secrets.
+    instance: Path
 
 
 @pytest.fixture(scope="session")
@@ -255,14 +257,16 @@ def pg_template(pg_schema_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     """The shared PostgreSQL schema, migrated once per run, and what `portal init` put in it."""
     from portal.db import Base
 
-    _init_database(tmp_path_factory.mktemp("pg-template"), pg_schema_url)
+    folder = tmp_path_factory.mktemp("pg-template")
+    _init_database(folder, pg_schema_url)
     engine = create_engine(pg_schema_url)
     with engine.connect() as conn:
         rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select())]
                 for t in Base.metadata.sorted_tables}
         digest = conn.scalar(DAYS_DIGEST)
     engine.dispose()
-    return Snapshot({name: found for name, found in rows.items() if found}, digest)
+    return Snapshot({name: found for name, found in rows.items() if found}, digest,
+                    folder / "instance")
 
 
 def _restore(url: str, snapshot: Snapshot) -> None:
@@ -280,6 +284,15 @@ def _restore(url: str, snapshot: Snapshot) -> None:
             if not (keep_days and name == "calendar_day"):
                 conn.execute(Base.metadata.tables[name].insert(), rows)
     engine.dispose()
+
+
+def _copy_secrets(source: Path, instance: Path) -> None:
+    """Give an instance folder the secret files of another (mode 0600), unless it has its own."""
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for name in SECRET_NAMES:
+        if not (instance / name).exists():
+            shutil.copyfile(source / name, instance / name)
+            (instance / name).chmod(0o600)
 
 
 class SharedTemplateCode(jinja2.BytecodeCache):
@@ -333,13 +346,17 @@ def make_app(request: pytest.FixtureRequest, tmp_path: Path,
 
     The schema is migrated once per run: a test's SQLite database is a copy of the session's
     template, and the shared PostgreSQL schema is emptied and given back the initial rows. The
-    instance secrets are the test's own (nothing `portal init` stores depends on them).
+    instance secrets are the template's, copied as to a further app server: the database's
+    marker is theirs (#22, item 1).
     """
     if database_url.startswith("sqlite"):
-        shutil.copyfile(request.getfixturevalue("sqlite_template"),
-                        database_url.removeprefix("sqlite:///"))
+        template = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
+        _copy_secrets(template.parent / "instance", tmp_path / "instance")
     else:
-        _restore(database_url, request.getfixturevalue("pg_template"))
+        snapshot = request.getfixturevalue("pg_template")
+        _restore(database_url, snapshot)
+        _copy_secrets(snapshot.instance, tmp_path / "instance")
     made: list[Flask] = []
 
     def make(**changes: object) -> Flask:

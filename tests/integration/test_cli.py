@@ -25,6 +25,25 @@ def test_init_is_idempotent_and_keeps_secrets(app: Flask, runner: FlaskCliRunner
     assert stat.S_IMODE((instance / "audit_mac_key").stat().st_mode) == 0o600
 
 
+def test_init_with_a_database_url_marks_the_instance_as_production(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    """#22.2: `portal init` run with PORTAL_DATABASE_URL leaves `production` (mode 0600), after
+    which the instance refuses to run without the URL; the embedded default leaves none."""
+    from portal import create_app as create_shell
+    from portal.config import Config
+
+    instance = state.config(app).instance_path
+    assert not (instance / "production").exists()
+    result = runner.invoke(args=["portal", "init"])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((instance / "production").stat().st_mode) == 0o600
+    assert "PORTAL_DATABASE_URL" in result.output
+    without_url = Config(instance_path=instance, testing=True)
+    with pytest.raises(RuntimeError, match="PORTAL_DATABASE_URL"):
+        create_shell(without_url)
+    assert not list(instance.glob("portal.db*"))
+
+
 def test_demo_creates_one_account_per_role_once(app: Flask, runner: FlaskCliRunner) -> None:
     first = runner.invoke(args=["portal", "demo", "--if-empty"])
     assert first.exit_code == 0, first.output

@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from werkzeug.test import TestResponse
 
-from portal import create_app
+from portal import create_app, state
 from portal.config import Config
 from portal.extensions import limiter
 from tests.conftest import config_for_tests
+from tests.intake_support import make_desk
 
 # What a probe must not learn: software, versions, the database behind it.
 REVEALING = ("werkzeug", "flask", "python", "gunicorn", "sqlalchemy", "sqlite", "postgres",
@@ -101,3 +104,39 @@ def test_probes_are_exempt_from_rate_limits(app: Flask) -> None:
     app.view_functions["health.healthz"] = cast(Any, limiter.limit("2 per hour")(view))
     client = app.test_client()
     assert [client.get("/healthz").status_code for _ in range(5)] == [200] * 5
+
+
+@pytest.fixture
+def clock(_pinned_clock: time_machine.Traveller) -> time_machine.Traveller:
+    """The test's running clock, to move past the interval between two checks."""
+    return _pinned_clock
+
+
+# What the checks of #22 alter in the database, and what puts it back.
+TAMPERED = {
+    "marker": ("UPDATE instance_marker SET tag = :tag WHERE family = 'audit_mac_key'",),
+    "queue-key": ("UPDATE queue_epoch SET public_key_mac = :tag",),
+    "recovery-key": ("UPDATE recovery_key SET public_key_mac = :tag",),
+}
+
+
+@pytest.mark.parametrize("what", sorted(TAMPERED))
+def test_healthz_is_503_and_bare_when_an_integrity_check_fails(
+        app: Flask, make_staff, clock: time_machine.Traveller, what: str) -> None:
+    """Secrets that do not belong to the database, or a queue key or the recovery key whose
+    MAC does not verify: the same bare 503, which says nothing of which (#22)."""
+    from portal import health
+
+    make_desk(app, make_staff)  # queue keys and the recovery key
+    client = app.test_client()
+    _assert_bare(client.get("/healthz"), 200)
+    (statement,) = TAMPERED[what]
+    with state.engine(app).begin() as conn:
+        conn.execute(text(statement), {"tag": b"\x00" * 32})
+    # The checks run at most every CHECK_SECONDS per process; after that the probe knows.
+    clock.shift(getattr(health, "CHECK_SECONDS", 30) + 1)
+    _assert_bare(client.get("/healthz"), 503)
+    if what == "marker":
+        # This server's secrets no longer belong to the database: it refuses everything.
+        assert client.get("/report").status_code == 503
+    assert client.get("/healthz").status_code == 503  # until the next check, from its result
