@@ -197,7 +197,7 @@ def head_of_document(document: object) -> Head:
     try:
         head = Head(int(document["count"]), str(document["mac"]))
         tag = str(document["tag"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # "count": Infinity, too
         raise HeadDamaged("malformed") from None
     if head.count < 0 or not crypto.equal(_head_tag(_key(), head).encode(), tag.encode()):
         raise HeadDamaged("tag")
@@ -304,11 +304,12 @@ def _head_after_commit(session: Session) -> None:
         return
     try:
         write_head(pending.instance, pending.head, create=pending.started)
-    except OSError as exc:
+    except (OSError, HeadDamaged) as exc:
         # The entries are committed; failing the request now would not undo them. The head
-        # stays behind (a weaker check, never a false alarm), and the operator is told.
+        # stays behind (a weaker check, never a false alarm), and the operator is told
+        # (`audit verify` names a damaged head file).
         _log.error("the audit head in %s could not be written: %s", pending.instance,
-                   exc.strerror or type(exc).__name__)
+                   getattr(exc, "strerror", None) or type(exc).__name__)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -137,7 +137,7 @@ BODY_SLOT_WAIT_SECONDS = 10
 
 def _has_body(method: str) -> bool:
     return method not in ("GET", "HEAD", "OPTIONS") and (
-        bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", ""))
+        bool(request.content_length) or bool(request.headers.get("Transfer-Encoding")))
 
 
 def init_app(app: Flask) -> None:

@@ -179,6 +179,19 @@ def test_a_head_of_another_chain_or_edited_without_the_key_is_caught(
     assert "不符" in result.output
 
 
+def test_a_head_file_counting_to_infinity_is_named_and_breaks_no_write(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    # A review found that "count": Infinity raised OverflowError out of the commit hook.
+    _append(app, 2)
+    path = _head_path(app)
+    path.write_text(path.read_text().replace('"count": 2', '"count": Infinity'))
+    assert "Infinity" in path.read_text()
+    _append(app, 1)  # committed, and no exception escapes the hook
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "头记录" in result.output
+
+
 def test_the_head_never_goes_backwards(app: Flask) -> None:
     _append(app, 4)
     instance = state.config(app).instance_path

@@ -238,6 +238,23 @@ def test_png_with_the_neutral_icc_name_passes_unchanged() -> None:
     assert result.removed == ()
 
 
+def test_only_the_first_colour_profile_of_a_png_is_inflated() -> None:
+    # A review found 200 iCCP chunks (each inflated up to 4 MiB and recompressed) cost 12 s.
+    profile = _dated_profile()
+    chunk = s.png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(profile))
+    buf = io.BytesIO()
+    s.noise_image().save(buf, "PNG")
+    plain = buf.getvalue()
+    source = plain[:33] + chunk * 50 + plain[33:]
+
+    result = _clean(source)
+
+    assert result.data.count(b"iCCP") == 1
+    assert "app-data" in result.removed
+    with Image.open(io.BytesIO(result.data)) as im:
+        assert im.info["icc_profile"] == _undated(profile)
+
+
 @pytest.mark.parametrize("payload", [b"no-terminator-zhangsan" * 4, b"", b"\x00\x00abc"])
 def test_png_icc_chunk_without_a_valid_name_is_dropped(payload: bytes) -> None:
     buf = io.BytesIO()
@@ -866,6 +883,18 @@ def test_zip_bomb_of_the_finding_is_refused_by_its_ratio() -> None:
     assert _peak_rss() - peak < BOMB_MEMORY_BOUND
 
 
+def test_zip64_end_records_and_huge_entry_counts_are_refused_before_zipfile_reads() -> None:
+    # A review found that zipfile reads the ZIP64 end record whenever its locator precedes
+    # the ordinary one, so the directory size checked was not the one read.
+    package = s.ooxml()
+    end = package.rindex(b"PK\x05\x06")
+    locator = b"PK\x06\x07" + struct.pack("<IQI", 0, 0, 1)
+    assert _refused(package[:end] + locator + package[end:]) == "zip-bomb"
+    many = bytearray(package)
+    struct.pack_into("<HH", many, end + 8, 60_000, 60_000)
+    assert _refused(bytes(many)) == "zip-bomb"
+
+
 def test_zip_that_lies_about_its_sizes_is_refused_while_reading() -> None:
     bomb = s.docx_bomb(200, declared=4096)
     peak = _peak_rss()
@@ -1072,6 +1101,28 @@ def test_pdf_object_and_cross_reference_stream_bombs_are_refused_before_qpdf(
     peak = _peak_rss()
     assert _refused(bomb) == "zip-bomb"
     assert _peak_rss() - peak < BOMB_MEMORY_BOUND
+
+
+@pytest.mark.parametrize("eol", [b"\r", b" \r\n", b"\t\n"])
+def test_a_cross_reference_stream_bomb_is_measured_however_its_keyword_line_ends(
+    eol: bytes,
+) -> None:
+    # A review found that "stream" followed by CR alone hid the stream from the scan while
+    # qpdf still inflated it whole (600 MB from 570 KiB).
+    source = s.pdf_structure_bomb("xref", 64)
+    at = source.rindex(b">>\nstream\n") + 3
+    bomb = source[:at] + b"stream" + eol + source[at + len(b"stream\n"):]
+    peak = _peak_rss()
+    assert _refused(bomb) == "zip-bomb"
+    assert _peak_rss() - peak < BOMB_MEMORY_BOUND
+
+
+def test_structure_words_without_a_stream_of_their_own_are_refused() -> None:
+    source = s.pdf_structure_bomb("xref", 0)
+    at = source.rindex(b">>\nstream\n") + 3
+    # The keyword hidden from the scan (no end of line at all): not measurable, so refused.
+    hidden = source[:at] + b"stream" + source[at + len(b"stream\n"):]
+    assert _refused(hidden) == "corrupt"
 
 
 def test_pdf_structure_streams_with_stacked_filters_are_refused() -> None:
